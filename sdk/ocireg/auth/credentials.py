@@ -1,0 +1,58 @@
+"""Credential values handed out by credential providers.
+
+Three kinds, as docker's ``config.json`` knows them:
+
+- :class:`BasicCredentials`: a user name and password (sent as Basic, or exchanged for a token);
+- :class:`IdentityToken`: an OAuth2 refresh token (``identitytoken``, or a helper answering
+  with user ``<token>``), exchanged at the token realm with ``grant_type=refresh_token``;
+- :class:`RegistryToken`: a ready bearer token (``registrytoken``), sent as it is.
+
+Their ``repr`` never shows the secret, so they are safe in logs and tracebacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+__all__ = ["BasicCredentials", "Credentials", "IdentityToken", "RegistryToken"]
+
+
+@dataclass(frozen=True, slots=True)
+class BasicCredentials:
+    username: str
+    password: str = field(repr=False)
+    kind = "basic"
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint("basic", self.username, self.password)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityToken:
+    token: str = field(repr=False)
+    username: str = "<token>"
+    kind = "identity-token"
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint("identity", self.username, self.token)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryToken:
+    token: str = field(repr=False)
+    kind = "registry-token"
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint("registry", "", self.token)
+
+
+Credentials = BasicCredentials | IdentityToken | RegistryToken
+
+
+def _fingerprint(kind: str, user: str, secret: str) -> str:
+    # A one-way key for caches, so two credentials never share a token and no secret is kept.
+    return hashlib.sha256(f"{kind}\0{user}\0{secret}".encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Built-in hook implementations, registered by name in ``get_plugin_manager``."""

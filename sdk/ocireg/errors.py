@@ -1,0 +1,153 @@
+"""The one exception tree of ocireg.
+
+::
+
+    OciregError
+    ├── InvalidReferenceError (also ValueError)   bad image reference text
+    ├── InvalidDigestError (also ValueError)      bad digest text
+    ├── AuthenticationError                       credentials refused, token not obtained
+    ├── RegistryError                             the registry answered with an error status
+    │   ├── NotFoundError                         404 / *_UNKNOWN codes
+    │   ├── DeniedError                           403 / DENIED, or 401 after authenticating
+    │   ├── UnsupportedError                      405 / UNSUPPORTED (e.g. delete disabled)
+    │   └── TooManyRequestsError                  429, carries ``retry_after``
+    ├── DigestMismatchError                       content does not hash to the expected digest
+    ├── ManifestError                             a manifest that cannot be parsed or is refused
+    ├── TransportError                            connection, TLS, timeout (cause: requests')
+    └── PluginError                               a plugin (or credential helper) failed; names it
+
+Messages say what was asked, of which registry, and what came back. They never carry a
+secret: callers must not put credentials into them, and :func:`redact` is applied to URLs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "DeniedError",
+    "DigestMismatchError",
+    "InvalidDigestError",
+    "InvalidReferenceError",
+    "ManifestError",
+    "NotFoundError",
+    "OciregError",
+    "PluginError",
+    "RegistryError",
+    "RegistryErrorDetail",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnsupportedError",
+]
+
+
+class OciregError(Exception):
+    """Root of every error raised by ocireg."""
+
+
+class InvalidReferenceError(OciregError, ValueError):
+    """An image reference that does not follow the grammar; the message names the bad part."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"invalid reference {text!r}: {reason}")
+
+
+class InvalidDigestError(OciregError, ValueError):
+    """A digest string that is malformed or of an unsupported algorithm."""
+
+
+class AuthenticationError(OciregError):
+    """Credentials were refused, or no token could be obtained."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryErrorDetail:
+    """One entry of the registry's ``{"errors": [...]}`` body (distribution spec, Error codes)."""
+
+    code: str
+    message: str = ""
+    detail: Any = None
+
+
+class RegistryError(OciregError):
+    """The registry answered an error status.
+
+    :ivar status: the HTTP status code.
+    :ivar errors: the registry's error list, possibly empty.
+    :ivar operation: what was asked (``"GET manifest"``), for the message.
+    :ivar registry: the registry host the request went to.
+    :ivar temporary: whether trying again later may succeed (429, 5xx).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: tuple[RegistryErrorDetail, ...] = (),
+        operation: str = "",
+        registry: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+        self.operation = operation
+        self.registry = registry
+
+    @property
+    def temporary(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+    @property
+    def code(self) -> str | None:
+        """The first registry error code (``MANIFEST_UNKNOWN``, ``DENIED``...), if any."""
+        return self.errors[0].code if self.errors else None
+
+
+class NotFoundError(RegistryError):
+    """404, or a ``*_UNKNOWN`` error code."""
+
+
+class DeniedError(RegistryError):
+    """403 / ``DENIED``, or 401 after credentials were presented."""
+
+
+class UnsupportedError(RegistryError):
+    """405 / ``UNSUPPORTED``: the registry does not allow the operation (delete disabled...)."""
+
+
+class TooManyRequestsError(RegistryError):
+    """429 / ``TOOMANYREQUESTS``; ``retry_after`` is the server's wish in seconds, if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class DigestMismatchError(OciregError):
+    """Content did not hash to the digest it was asked for or announced with."""
+
+    def __init__(self, message: str, *, expected: str, actual: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class ManifestError(OciregError):
+    """A manifest that cannot be parsed, is of an unknown type, or is too large."""
+
+
+class TransportError(OciregError):
+    """Connection, TLS or timeout failure; the requests exception is ``__cause__``."""
+
+
+class PluginError(OciregError):
+    """A plugin or an external credential helper failed."""
+
+    def __init__(self, message: str, *, plugin: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin

@@ -1,0 +1,43 @@
+"""Hook specifications: the contract between ocireg and its plugins.
+
+Plugins implement these with :data:`ocireg.hookimpl` and register through the ``ocireg``
+entry-point group (see ``docs/plugins.md``). Like pytest's hooks, each is documented here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .auth.credentials import Credentials
+
+PROJECT = "ocireg"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def ocireg_get_credentials(registry: str, repository: str | None) -> Credentials | None:
+    """Return credentials for ``registry`` (a host such as ``quay.io`` or ``127.0.0.1:5000``;
+    ``docker.io`` for Docker Hub), or None to let the next provider answer.
+
+    :param repository: the repository path within the registry (``org/app``) when the request
+        concerns one, so providers with per-namespace credentials can choose; else None.
+
+    The first non-None result wins. Built-in providers answer in this order: credentials given
+    to the Client, environment variables, docker ``config.json``, containers ``auth.json``;
+    plugins for a specific cloud should answer only for the hosts they recognise.
+    """
+
+
+@hookspec
+def ocireg_manifest_handlers() -> list[Any]:
+    """Return a list of manifest handler classes (see :mod:`ocireg.manifests`).
+
+    Each handler names the media types it parses; the client's ``Accept`` header and its
+    media-type table are built from every handler returned. Two handlers claiming one media
+    type is an error when the client is created.
+    """
+    raise NotImplementedError

@@ -1,0 +1,95 @@
+"""Shared fixtures: real registries for the live tests.
+
+Session-scoped registries are started lazily (only when a test asks for one) and stopped at
+the end of the session; ``tests.fixtures.registry`` also stops any survivor at interpreter exit.
+Tests read credentials from ``registry.users`` / ``registry.credentials(...)``, never from
+literals, because the passwords are random per session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.fixtures.registry import REGISTRY_BIN, Mode, Registry, start_registry
+
+RegistryFactory = Callable[..., Registry]
+
+
+def _require_registry_binary() -> None:
+    """Skip without the binary, but fail in CI where a skip would hide lost coverage."""
+    if REGISTRY_BIN.is_file() and os.access(REGISTRY_BIN, os.X_OK):
+        return
+    message = f"{REGISTRY_BIN} is missing: apt-get install docker-registry"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"live tests need a real registry under CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def _session_registry(
+    tmp_path_factory: pytest.TempPathFactory, name: str, mode: Mode, *, delete_enabled: bool = True
+) -> Iterator[Registry]:
+    _require_registry_binary()
+    registry = start_registry(
+        tmp_path_factory.mktemp(name), mode=mode, delete_enabled=delete_enabled
+    )
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_open(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Plain HTTP, no auth, delete enabled."""
+    yield from _session_registry(tmp_path_factory, "registry-open", "open")
+
+
+@pytest.fixture(scope="session")
+def registry_basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """htpasswd Basic auth; user ``alice``."""
+    yield from _session_registry(tmp_path_factory, "registry-basic", "basic")
+
+
+@pytest.fixture(scope="session")
+def registry_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Bearer token auth via ``registry.token_server``; users ``alice``, ``puller``, ``pusher``."""
+    yield from _session_registry(tmp_path_factory, "registry-token", "token")
+
+
+@pytest.fixture(scope="session")
+def registry_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """HTTPS with a fixture-made CA (``registry.ca_cert``), no auth."""
+    yield from _session_registry(tmp_path_factory, "registry-tls", "tls")
+
+
+@pytest.fixture(scope="session")
+def registry_no_delete(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Open mode with ``storage.delete.enabled: false``: DELETE answers 405 UNSUPPORTED."""
+    yield from _session_registry(
+        tmp_path_factory, "registry-no-delete", "open", delete_enabled=False
+    )
+
+
+@pytest.fixture
+def registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryFactory]:
+    """Start private registries for one test: ``registry_factory(mode="token", ...)``.
+
+    Keyword arguments are those of :func:`tests.fixtures.registry.start_registry`; every registry
+    started is stopped when the test ends.
+    """
+    _require_registry_binary()
+    started: list[Registry] = []
+
+    def factory(*, mode: Mode = "open", **options: object) -> Registry:
+        registry = start_registry(tmp_path_factory.mktemp(f"registry-{mode}"), mode=mode, **options)  # type: ignore[arg-type]
+        started.append(registry)
+        return registry
+
+    try:
+        yield factory
+    finally:
+        for registry in started:
+            registry.stop()
