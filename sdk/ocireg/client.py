@@ -9,17 +9,18 @@ live in their own modules (:mod:`ocireg.blobs`, :mod:`ocireg.delete`, :mod:`ocir
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urljoin
 
 import pluggy
 
 from .auth.credentials import Credentials
 from .auth.scope import CATALOG_SCOPE, repository_scope
-from .builtin.explicit import ExplicitCredentials, ExplicitCredentialsProvider
+from .builtin.explicit import ExplicitCredentials
 from .digest import Digest
 from .errors import DigestMismatchError, ManifestError, NotFoundError, PluginError
 from .manifests import Descriptor, HandlerRegistry, ImageIndex, ImageManifest, Manifest, Platform
@@ -28,7 +29,6 @@ from .reference import Reference
 from .transport import Transport, raise_for_status
 
 if TYPE_CHECKING:
-    import os
     from typing import BinaryIO
 
     import requests
@@ -71,7 +71,10 @@ class Client:
         credential providers are asked, in their documented order.
     :param plugins: extra plugin objects to register (credential providers, manifest handlers).
     :param load_entrypoints: also load plugins installed under the ``ocireg`` entry-point group.
-    :param blocked_plugins: plugin names never to register.
+    :param blocked_plugins: plugin names never to register (built-ins: ``explicit``,
+        ``environment``, ``docker-config``, ``containers-auth``, ``manifest-handlers``).
+    :param docker_config: the docker config directory (default ``$DOCKER_CONFIG`` or
+        ``~/.docker``).
     :param insecure_registries: hosts spoken to over plain http or unverified TLS.
     :param ca_cert: a CA bundle (PEM path) to verify registries with.
     :param client_cert: a client certificate path, or ``(cert, key)`` paths, for mutual TLS.
@@ -88,6 +91,7 @@ class Client:
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = True,
         blocked_plugins: Iterable[str] = (),
+        docker_config: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
         ca_cert: str | None = None,
         client_cert: str | tuple[str, str] | None = None,
@@ -98,11 +102,12 @@ class Client:
         max_retries: int = 4,
         session: requests.Session | None = None,
     ) -> None:
-        explicit = ExplicitCredentialsProvider(credentials)
         self.plugin_manager: pluggy.PluginManager = get_plugin_manager(
-            plugins=(explicit, *plugins),
+            plugins=plugins,
             load_entrypoints=load_entrypoints,
             blocked=blocked_plugins,
+            credentials=credentials,
+            docker_config_dir=docker_config,
         )
         self.handlers = HandlerRegistry(_collect_handlers(self.plugin_manager))
         self.max_workers = max(1, max_workers)
@@ -484,8 +489,37 @@ class Client:
     # -- credentials explained -------------------------------------------------------------
 
     def credentials_for(self, registry: str, repository: str | None = None) -> Credentials | None:
+        """The credential the providers give for ``registry`` (None: anonymous)."""
         return self._lookup_credentials(registry, repository)
 
+    def explain_credentials(self, registry: str, repository: str | None = None) -> dict[str, Any]:
+        """Which provider answers for ``registry``, with what kind of credential, and from
+        where; never the secret. Providers are asked in the documented order."""
+        registry = Reference.parse(f"{registry}/x").domain if "/" not in registry else registry
+        asked: list[str] = []
+        hook = self.plugin_manager.hook.ocireg_get_credentials
+        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
+            asked.append(impl.plugin_name)
+            found = cast(
+                "Credentials | None", impl.function(registry=registry, repository=repository)
+            )
+            if found is not None:
+                return {
+                    "registry": registry,
+                    "provider": impl.plugin_name,
+                    "kind": found.kind,
+                    "username": getattr(found, "username", None),
+                    "source": found.source,
+                    "asked": asked,
+                }
+        return {
+            "registry": registry,
+            "provider": None,
+            "kind": "anonymous",
+            "username": None,
+            "source": "",
+            "asked": asked,
+        }
 
 def _collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
     handlers: list[Any] = []

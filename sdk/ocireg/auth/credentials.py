@@ -22,6 +22,8 @@ __all__ = ["BasicCredentials", "Credentials", "IdentityToken", "RegistryToken"]
 class BasicCredentials:
     username: str
     password: str = field(repr=False)
+    #: where the credential came from, for ``explain_credentials`` (never the secret)
+    source: str = field(default="", compare=False)
     kind = "basic"
 
     @property
@@ -33,6 +35,7 @@ class BasicCredentials:
 class IdentityToken:
     token: str = field(repr=False)
     username: str = "<token>"
+    source: str = field(default="", compare=False)
     kind = "identity-token"
 
     @property
@@ -43,6 +46,7 @@ class IdentityToken:
 @dataclass(frozen=True, slots=True)
 class RegistryToken:
     token: str = field(repr=False)
+    source: str = field(default="", compare=False)
     kind = "registry-token"
 
     @property

@@ -1,0 +1,160 @@
+"""Docker ``config.json`` credentials, with docker/cli's precedence (REGISTRY-FACTS 3.1).
+
+For registry host H: ``credHelpers[H]`` if present, else ``credsStore`` if set, else the
+``auths`` entries: the exact key H, else any key whose host part (scheme and path dropped)
+is H. Docker Hub is stored under ``https://index.docker.io/v1/``. An entry that holds no
+secret (Docker Desktop's ``{}`` placeholders) is not a credential.
+
+The same logic serves ``DOCKER_AUTH_CONFIG`` (a whole config as JSON in the environment).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
+from ..errors import PluginError
+from ..hookspecs import hookimpl
+from . import helpers
+
+__all__ = ["HUB_KEY", "DockerConfigProvider", "config_path", "hub_aliases", "lookup", "server_key"]
+
+HUB_KEY = "https://index.docker.io/v1/"
+_HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+
+def hub_aliases(registry: str) -> bool:
+    return registry.lower() in _HUB_NAMES
+
+
+def server_key(registry: str) -> str:
+    """The key docker uses for ``registry`` in ``auths`` and with helpers."""
+    return HUB_KEY if hub_aliases(registry) else registry
+
+
+def config_path(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``<config_dir>/config.json``, ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``."""
+    if config_dir is not None:
+        return Path(config_dir) / "config.json"
+    env = os.environ.get("DOCKER_CONFIG")
+    if env:
+        return Path(env) / "config.json"
+    return Path.home() / ".docker" / "config.json"
+
+
+def load_config(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PluginError(f"cannot read {path}: {exc.strerror}", plugin="docker-config") from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise PluginError(
+            f"{where} is not valid JSON (line {getattr(exc, 'lineno', '?')})",
+            plugin="docker-config",
+        ) from None
+    if not isinstance(doc, dict):
+        raise PluginError(f"{where} is not a JSON object", plugin="docker-config")
+    return doc
+
+
+def host_of(key: str) -> str:
+    # docker/cli ConvertToHostname: drop the scheme and everything after the first '/'.
+    for prefix in ("http://", "https://"):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+            break
+    return key.split("/", 1)[0]
+
+
+def entry_credentials(entry: Any, source: str) -> Credentials | None:
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("registrytoken"):
+        return RegistryToken(str(entry["registrytoken"]), source=source)
+    if entry.get("identitytoken"):
+        user = str(entry.get("username") or "<token>")
+        return IdentityToken(str(entry["identitytoken"]), username=user, source=source)
+    username = entry.get("username") or ""
+    password = entry.get("password") or ""
+    auth = entry.get("auth")
+    if isinstance(auth, str) and auth:
+        try:
+            decoded = base64.b64decode(auth, validate=False).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise PluginError(
+                f"{source}: 'auth' is not base64 of user:password", plugin="docker-config"
+            ) from None
+        username, sep, password = decoded.partition(":")
+        if not sep:
+            raise PluginError(f"{source}: 'auth' has no ':' separator", plugin="docker-config")
+        password = password.rstrip("\x00")
+    if not username or not password:
+        return None  # a placeholder, not a credential
+    return BasicCredentials(str(username), str(password), source=source)
+
+
+def lookup(doc: dict[str, Any], registry: str, where: str) -> Credentials | None:
+    """Credentials for ``registry`` from a parsed config, with docker's precedence."""
+    key = server_key(registry)
+    helpers_map = doc.get("credHelpers") or {}
+    auths = doc.get("auths") or {}
+    if not isinstance(auths, dict):
+        auths = {}
+    suffix = helpers_map.get(registry) if isinstance(helpers_map, dict) else None
+    if suffix is None and isinstance(helpers_map, dict) and hub_aliases(registry):
+        suffix = next((helpers_map[k] for k in _HUB_NAMES | {HUB_KEY} if k in helpers_map), None)
+    how = f"credHelpers[{registry}]"
+    if not suffix and doc.get("credsStore"):
+        suffix, how = doc["credsStore"], "credsStore"
+    if suffix:
+        source = f"{where} {how} -> docker-credential-{suffix}"
+        found = helpers.get(str(suffix), key, source=source)
+        if found is None:
+            # Helpers store the key as given at login: try the config's own spelling too.
+            for other in auths:
+                if other != key and host_of(other) == host_of(key):
+                    found = helpers.get(str(suffix), other, source=source)
+                    if found is not None:
+                        break
+        return found
+    if key in auths:
+        found = entry_credentials(auths[key], f"{where} auths[{key!r}]")
+        if found is not None:
+            return found
+    wanted = host_of(key)
+    for other, entry in auths.items():
+        if other != key and host_of(other) == wanted:
+            found = entry_credentials(entry, f"{where} auths[{other!r}]")
+            if found is not None:
+                return found
+    return None
+
+
+class DockerConfigProvider:
+    """Reads ``config.json`` (path fixed at creation, or found per docker's rules per call)."""
+
+    name = "docker-config"
+
+    def __init__(self, config_dir: str | os.PathLike[str] | None = None) -> None:
+        self._config_dir = config_dir
+
+    @hookimpl(tryfirst=True)
+    def ocireg_get_credentials(self, registry: str, repository: str | None) -> Credentials | None:
+        path = config_path(self._config_dir)
+        doc = load_config(path)
+        if doc is None:
+            return None
+        return lookup(doc, registry, str(path))

@@ -1,0 +1,65 @@
+"""Credentials from environment variables, for CI jobs and containers.
+
+Per registry (wins), with the host upper-cased and every character other than A-Z and 0-9
+replaced by ``_``::
+
+    OCIREG_QUAY_IO_USERNAME / OCIREG_QUAY_IO_PASSWORD      quay.io
+    OCIREG_127_0_0_1_5000_TOKEN                            127.0.0.1:5000
+    OCIREG_DOCKER_IO_USERNAME ...                          Docker Hub (any of its aliases)
+
+For every registry: ``OCIREG_USERNAME`` / ``OCIREG_PASSWORD``, or ``OCIREG_TOKEN``.
+``..._TOKEN`` is a ready bearer token sent as it is; ``..._IDENTITY_TOKEN`` is an OAuth2
+refresh token exchanged at the registry's token realm.
+
+Then ``DOCKER_AUTH_CONFIG``: the JSON text of a whole docker ``config.json``, read with the
+same rules as the file (credential helpers included).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from ..auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
+from ..hookspecs import hookimpl
+from . import docker_config
+
+__all__ = ["EnvironmentProvider", "env_prefix"]
+
+
+def env_prefix(registry: str) -> str:
+    host = "docker.io" if docker_config.hub_aliases(registry) else registry
+    return "OCIREG_" + re.sub(r"[^A-Z0-9]", "_", host.upper())
+
+
+def _from(env: Mapping[str, str], prefix: str) -> Credentials | None:
+    token = env.get(f"{prefix}_TOKEN")
+    if token:
+        return RegistryToken(token, source=f"environment {prefix}_TOKEN")
+    identity = env.get(f"{prefix}_IDENTITY_TOKEN")
+    if identity:
+        return IdentityToken(identity, source=f"environment {prefix}_IDENTITY_TOKEN")
+    user, password = env.get(f"{prefix}_USERNAME"), env.get(f"{prefix}_PASSWORD")
+    if user and password:
+        return BasicCredentials(user, password, source=f"environment {prefix}_USERNAME/_PASSWORD")
+    return None
+
+
+class EnvironmentProvider:
+    name = "environment"
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+
+    @hookimpl(tryfirst=True)
+    def ocireg_get_credentials(self, registry: str, repository: str | None) -> Credentials | None:
+        env = self._environ if self._environ is not None else os.environ
+        found = _from(env, env_prefix(registry)) or _from(env, "OCIREG")
+        if found is not None:
+            return found
+        text = env.get("DOCKER_AUTH_CONFIG")
+        if text:
+            doc = docker_config.parse_config(text, "DOCKER_AUTH_CONFIG")
+            return docker_config.lookup(doc, registry, "DOCKER_AUTH_CONFIG")
+        return None
