@@ -48,8 +48,8 @@ def get_plugin_manager(
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name in blocked:
-        pm.set_blocked(name)
+    for blocked_name in blocked:
+        pm.set_blocked(blocked_name)
     builtins: dict[str, Any] = {
         "explicit": ExplicitCredentialsProvider(credentials),
         "environment": EnvironmentProvider(),
@@ -62,9 +62,9 @@ def get_plugin_manager(
     if not pm.is_blocked("manifest-handlers"):
         pm.register(manifest_handlers, name="manifest-handlers")
     for plugin in plugins:
-        name: str | None = getattr(plugin, "name", None)
-        if not pm.is_blocked(name or ""):
-            pm.register(plugin, name=name)
+        plugin_name: str | None = getattr(plugin, "name", None)
+        if not pm.is_blocked(plugin_name or ""):
+            pm.register(plugin, name=plugin_name)
     if load_entrypoints:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     return pm
