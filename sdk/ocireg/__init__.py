@@ -5,7 +5,10 @@ The public API is exactly what ``__all__`` lists; everything else is internal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .auth.challenge import Challenge, parse_challenges
+from .auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
 from .digest import Digest, DigestVerifier
 from .errors import (
     AuthenticationError,
@@ -23,29 +26,62 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
+from .hookspecs import hookimpl
+from .manifests import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
 from .reference import Reference
+
+if TYPE_CHECKING:
+    from .client import Client, RegistryInfo
 
 __version__ = "0.1.0"
 
+# The client pulls in requests (about 0.17 s); load it on first use so that `ocireg parse`
+# and programs that only parse references start fast.
+_LAZY = {"Client": "client", "RegistryInfo": "client"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ocireg' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "AuthenticationError",
+    "BasicCredentials",
     "Challenge",
+    "Client",
+    "Credentials",
     "DeniedError",
+    "Descriptor",
     "Digest",
     "DigestMismatchError",
     "DigestVerifier",
+    "IdentityToken",
+    "ImageIndex",
+    "ImageManifest",
     "InvalidDigestError",
     "InvalidReferenceError",
+    "Manifest",
     "ManifestError",
     "NotFoundError",
     "OciregError",
+    "Platform",
     "PluginError",
     "Reference",
     "RegistryError",
     "RegistryErrorDetail",
+    "RegistryInfo",
+    "RegistryToken",
     "TooManyRequestsError",
     "TransportError",
     "UnsupportedError",
     "__version__",
+    "hookimpl",
     "parse_challenges",
 ]

@@ -1,0 +1,191 @@
+"""Commands that transfer or change things: blob, copy, delete, referrers, login, logout, auth."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..reference import Reference
+from . import usage_error
+from ._commands import _emit, _password, _registry_host, make_client
+
+
+def _blob_ref(text: str) -> Reference:
+    ref = Reference.parse(text)
+    if not ref.digest:
+        usage_error(f"{text}: give the blob as REPOSITORY@DIGEST")
+    return ref
+
+
+def cmd_blob(args: argparse.Namespace) -> int:
+    if args.blob_command == "put":
+        ref = Reference.parse(args.repository)
+        with make_client(args, [ref.domain]) as client:
+            desc = client.push_blob(ref, args.file, chunk_size=args.chunk_size)
+        data = {"repository": ref.repository, "digest": desc.digest, "size": desc.size}
+        _emit(args, data, lambda: [desc.digest])
+        return 0
+    ref = _blob_ref(args.reference)
+    assert ref.digest is not None
+    with make_client(args, [ref.domain]) as client:
+        if args.blob_command == "head":
+            desc = client.head_blob(ref, ref.digest)
+        else:
+            desc = client.pull_blob(ref, ref.digest, args.output)
+    data = {"repository": ref.repository, "digest": desc.digest, "size": desc.size}
+    _emit(args, data, lambda: [f"{desc.digest} {desc.size}"])
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    src, dst = Reference.parse(args.source), Reference.parse(args.destination)
+    with make_client(args, sorted({src.domain, dst.domain})) as client:
+        result = client.copy(src, dst, all_platforms=args.platform is None, platform=args.platform)
+    data = _plain(result)
+    _emit(args, data, lambda: [f"{dst}: {data.get('digest')}"])
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    refs = [Reference.parse(r) for r in args.references]
+    plans = []
+    with make_client(args, sorted({r.domain for r in refs})) as client:
+        for ref in refs:
+            plans.append(_plain(client.delete_tag(ref, force=args.force, dry_run=args.dry_run)))
+
+    def text() -> list[str]:
+        verb = "would" if args.dry_run else "did"
+        return [
+            f"{p.get('ref') or p.get('reference')}: {verb} {p.get('action')}"
+            + (f" ({p['reason']})" if p.get("reason") else "")
+            for p in plans
+        ]
+
+    _emit(args, {"dry_run": args.dry_run, "plans": plans}, text)
+    return 0
+
+
+def cmd_referrers(args: argparse.Namespace) -> int:
+    ref = Reference.parse(args.reference)
+    with make_client(args, [ref.domain]) as client:
+        found = client.referrers(ref, args.artifact_type)
+    data = [_plain(d) for d in found]
+    _emit(
+        args,
+        {"reference": str(ref), "referrers": data},
+        lambda: [f"{d.digest} {d.artifact_type or d.media_type}" for d in found],
+    )
+    return 0
+
+
+def _config_file(args: argparse.Namespace) -> Path:
+    from ..builtin.docker_config import config_path
+
+    return config_path(args.config)
+
+
+def _write_config(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent="\t")
+            fh.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _helper_for(doc: dict[str, Any], host: str) -> str | None:
+    helpers = doc.get("credHelpers") or {}
+    suffix = helpers.get(host) if isinstance(helpers, dict) else None
+    return str(suffix) if suffix else (str(doc["credsStore"]) if doc.get("credsStore") else None)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from ..builtin import helpers
+    from ..builtin.docker_config import load_config, server_key
+
+    host = _registry_host(args.registry)
+    if not args.username:
+        usage_error("login needs -u/--username")
+    password = _password(args)
+    if not password:
+        usage_error("login needs a password: --password-stdin (or -p)")
+    args.password_stdin, args.password = False, password  # already read
+    with make_client(args, [host]) as client:
+        client.ping(host)  # raises AuthenticationError when refused
+    path = _config_file(args)
+    doc = load_config(path) or {}
+    key = server_key(host)
+    suffix = _helper_for(doc, host)
+    if suffix:
+        helpers.store(suffix, key, args.username, password)
+        where = f"docker-credential-{suffix}"
+    else:
+        auth = base64.b64encode(f"{args.username}:{password}".encode()).decode()
+        doc.setdefault("auths", {})[key] = {"auth": auth}
+        _write_config(path, doc)
+        where = str(path)
+    print(f"Login succeeded; credentials stored in {where}", file=sys.stderr)
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from ..builtin import helpers
+    from ..builtin.docker_config import host_of, load_config, server_key
+
+    host = _registry_host(args.registry)
+    path = _config_file(args)
+    doc = load_config(path) or {}
+    key = server_key(host)
+    suffix = _helper_for(doc, host)
+    if suffix:
+        helpers.erase(suffix, key)
+    auths = doc.get("auths") or {}
+    removed = [k for k in list(auths) if k == key or host_of(k) == host_of(key)]
+    for k in removed:
+        del auths[k]
+    if removed:
+        _write_config(path, doc)
+    if not suffix and not removed:
+        print(f"ocireg: not logged in to {host}", file=sys.stderr)
+        return 3
+    print(f"Removed credentials for {host}", file=sys.stderr)
+    return 0
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    host = _registry_host(args.registry)
+    with make_client(args, [host]) as client:
+        info = client.explain_credentials(host)
+
+    def text() -> list[str]:
+        if info["provider"] is None:
+            return [f"{host}: anonymous (asked: {', '.join(info['asked'])})"]
+        who = f" as {info['username']}" if info.get("username") else ""
+        return [f"{host}: {info['kind']}{who} from {info['provider']}: {info['source']}"]
+
+    _emit(args, info, text)
+    return 0

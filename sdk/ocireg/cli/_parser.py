@@ -1,0 +1,152 @@
+"""The ``ocireg`` argument parser (argparse: no dependency, fast start-up)."""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_CODES = """\
+exit codes:
+  0  success
+  1  other failure (registry error, digest mismatch, transport)
+  2  usage error or invalid reference
+  3  not found (tag, manifest, blob, repository)
+  4  authentication failed or access denied
+  5  refused by the registry (operation unsupported, e.g. delete disabled)
+  130 interrupted (Ctrl-C); no partial file or upload is left behind
+"""
+
+EXAMPLES = {
+    "parse": "ocireg parse quay.io/org/app:1.0\n  ocireg parse mongo --json",
+    "ping": "ocireg ping 127.0.0.1:5000\n  ocireg ping quay.io -u me --password-stdin",
+    "catalog": "ocireg catalog 127.0.0.1:5000",
+    "tags": "ocireg tags 127.0.0.1:5000/app --match '1\\..*' --exclude '.*-rc.*'\n"
+    "  ocireg tags 127.0.0.1:5000/app --details",
+    "digest": "ocireg digest 127.0.0.1:5000/app:1.0 --platform linux/arm64",
+    "manifest": "ocireg manifest 127.0.0.1:5000/app:1.0\n  ocireg manifest app:1.0 --raw > m.json",
+    "inspect": "ocireg inspect 127.0.0.1:5000/app:1.0 --platform linux/amd64",
+    "config": "ocireg config 127.0.0.1:5000/app:1.0",
+    "blob": "ocireg blob get 127.0.0.1:5000/app@sha256:... -o layer.tgz\n"
+    "  ocireg blob put 127.0.0.1:5000/app layer.tgz\n"
+    "  ocireg blob head 127.0.0.1:5000/app@sha256:...",
+    "copy": "ocireg copy 127.0.0.1:5000/app:1.0 127.0.0.1:5000/mirror/app:1.0\n"
+    "  ocireg copy src:1.0 dst:1.0 --platform linux/arm64",
+    "delete": "ocireg delete 127.0.0.1:5000/app:old-build --dry-run\n"
+    "  ocireg delete 127.0.0.1:5000/app@sha256:... --force",
+    "referrers": "ocireg referrers 127.0.0.1:5000/app:1.0 --artifact-type application/spdx+json",
+    "login": 'echo "$PASSWORD" | ocireg login 127.0.0.1:5000 -u alice --password-stdin',
+    "logout": "ocireg logout 127.0.0.1:5000",
+    "auth": "ocireg auth explain quay.io",
+}
+
+
+def _sub(
+    subs: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    return subs.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        parents=parents,
+        epilog=f"examples:\n  {EXAMPLES.get(name, '')}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection and output")
+    g.add_argument("-u", "--username", help="user name for the registry")
+    g.add_argument("-p", "--password", help="password (prefer --password-stdin)")
+    g.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    g.add_argument("--insecure", action="store_true", help="skip TLS verification")
+    g.add_argument("--plain-http", action="store_true", help="use http, not https")
+    g.add_argument("--ca-cert", metavar="PEM", help="CA bundle to verify the registry with")
+    g.add_argument("--client-cert", metavar="PEM", help="client certificate for mutual TLS")
+    g.add_argument("--client-key", metavar="PEM", help="key of the client certificate")
+    g.add_argument("--config", metavar="DIR", help="docker config directory (~/.docker)")
+    g.add_argument("--json", action="store_true", help="print JSON with stable keys")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.add_argument(
+        "-v", "--verbose", action="count", default=0, help="-v HTTP requests, -vv with headers"
+    )
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="ocireg",
+        description="Talk to OCI / Docker registries: list, inspect, copy and safely delete.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ocireg {__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subs.required = True
+    c = [common]
+
+    _sub(subs, "parse", "show how a reference is parsed", c).add_argument("reference")
+    _sub(subs, "ping", "check that a registry answers the v2 API", c).add_argument("registry")
+    _sub(subs, "catalog", "list the repositories of a registry", c).add_argument("registry")
+
+    p = _sub(subs, "tags", "list the tags of a repository", c)
+    p.add_argument("repository")
+    p.add_argument("--match", action="append", default=[], metavar="REGEX")
+    p.add_argument("--exclude", action="append", default=[], metavar="REGEX")
+    p.add_argument("--details", action="store_true", help="digest, platforms, created")
+
+    for name, text in (
+        ("digest", "print the manifest digest (HEAD only)"),
+        ("manifest", "print the manifest"),
+        ("inspect", "digest, media type, platforms, config and layers"),
+        ("config", "print the image config"),
+    ):
+        p = _sub(subs, name, text, c)
+        p.add_argument("reference")
+        p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]")
+        if name == "manifest":
+            p.add_argument("--raw", action="store_true", help="the exact bytes")
+
+    p = _sub(subs, "blob", "get, put or check one blob", c)
+    blob = p.add_subparsers(dest="blob_command", metavar="ACTION")
+    blob.required = True
+    g = blob.add_parser("get", parents=c, help="download a blob (verified)")
+    g.add_argument("reference", help="REPO@DIGEST")
+    g.add_argument("-o", "--output", required=True, metavar="FILE")
+    g = blob.add_parser("put", parents=c, help="upload a file as a blob")
+    g.add_argument("repository")
+    g.add_argument("file")
+    g.add_argument("--chunk-size", type=int, metavar="BYTES")
+    g = blob.add_parser("head", parents=c, help="check that a blob exists")
+    g.add_argument("reference", help="REPO@DIGEST")
+
+    p = _sub(subs, "copy", "copy an image or index to another repository or registry", c)
+    p.add_argument("source")
+    p.add_argument("destination")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]")
+    which.add_argument("--all-platforms", action="store_true", default=True)
+
+    p = _sub(subs, "delete", "delete exactly these tags, never what other tags need", c)
+    p.add_argument("references", nargs="+", metavar="REF")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--force", action="store_true", help="delete by digest what tags still use")
+
+    p = _sub(subs, "referrers", "list signatures, SBOMs and other referrers", c)
+    p.add_argument("reference")
+    p.add_argument("--artifact-type", metavar="TYPE")
+
+    p = _sub(subs, "login", "check credentials and store them where docker would", c)
+    p.add_argument("registry")
+    _sub(subs, "logout", "remove stored credentials", c).add_argument("registry")
+
+    p = _sub(subs, "auth", "explain which credentials are used", c)
+    auth = p.add_subparsers(dest="auth_command", metavar="ACTION")
+    auth.required = True
+    auth.add_parser("explain", parents=c, help="which provider answers").add_argument("registry")
+    return parser
