@@ -11,7 +11,8 @@ The selection, in this order (GitLab's cleanup-policy reading, "never fewer than
 
 Example: tags ``b1..b5`` on five images created a day apart, ``latest`` on the newest.
 ``patterns=["b.*"], keep_latest=2, older_than=3d`` keeps ``b5``, ``b4`` (newest two),
-keeps ``b3`` (exactly 3 days old is not older), deletes ``b2`` and ``b1``; ``latest`` is no candidate, so it stays.
+keeps ``b3`` (exactly 3 days old is not older), deletes ``b2`` and ``b1``; ``latest`` is
+no candidate, so it stays.
 
 Images whose age is unknown (no ``created``, or not an image) are never deleted by age and
 sort as oldest for ``keep_latest``.

@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         "blob": _more.cmd_blob,
         "copy": _more.cmd_copy,
         "delete": _more.cmd_delete,
+        "prune": _more.cmd_prune,
         "referrers": _more.cmd_referrers,
         "login": _more.cmd_login,
         "logout": _more.cmd_logout,

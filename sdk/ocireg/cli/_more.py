@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..errors import OciregError
 from ..reference import Reference
 from . import usage_error
 from ._commands import _emit, _password, _registry_host, make_client
@@ -81,6 +82,43 @@ def cmd_delete(args: argparse.Namespace) -> int:
         ]
 
     _emit(args, {"dry_run": args.dry_run, "plans": plans}, text)
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from .. import retention
+
+    ref = Reference.parse(args.repository)
+    try:
+        older = retention.parse_age(args.older_than) if args.older_than else None
+        with make_client(args, [ref.domain]) as client:
+            infos = retention.gather(client, ref)
+            selection = retention.select(
+                infos,
+                patterns=args.match,
+                excludes=args.exclude,
+                keep_latest=args.keep_latest,
+                older_than=older,
+            )
+            plans = [
+                _plain(client.delete_tag(ref.with_tag(info.tag), dry_run=args.dry_run))
+                for info in selection.delete
+            ]
+    except ValueError as exc:
+        if isinstance(exc, OciregError):
+            raise
+        usage_error(str(exc))
+    kept = [{"tag": info.tag, "digest": info.digest, "reason": why} for info, why in selection.keep]
+    data = {"repository": ref.repository, "dry_run": args.dry_run, "deleted": plans, "kept": kept}
+    verb = "would delete" if args.dry_run else "deleted"
+    _emit(
+        args,
+        data,
+        lambda: (
+            [f"{verb} {info.tag}" for info in selection.delete]
+            + [f"kept {k['tag']} ({k['reason']})" for k in kept]
+        ),
+    )
     return 0
 
 

@@ -32,6 +32,8 @@ EXAMPLES = {
     "  ocireg copy src:1.0 dst:1.0 --platform linux/arm64",
     "delete": "ocireg delete 127.0.0.1:5000/app:old-build --dry-run\n"
     "  ocireg delete 127.0.0.1:5000/app@sha256:... --force",
+    "prune": "ocireg prune 127.0.0.1:5000/app --match 'build-.*' --keep-latest 5 "
+    "--older-than 30d --dry-run",
     "referrers": "ocireg referrers 127.0.0.1:5000/app:1.0 --artifact-type application/spdx+json",
     "login": 'echo "$PASSWORD" | ocireg login 127.0.0.1:5000 -u alice --password-stdin',
     "logout": "ocireg logout 127.0.0.1:5000",
@@ -136,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("references", nargs="+", metavar="REF")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--force", action="store_true", help="delete by digest what tags still use")
+
+    p = _sub(subs, "prune", "delete the tags a retention policy selects", c)
+    p.add_argument("repository")
+    p.add_argument("--match", action="append", default=[], metavar="REGEX")
+    p.add_argument("--exclude", action="append", default=[], metavar="REGEX")
+    p.add_argument("--older-than", metavar="AGE", help="e.g. 30d, 12h, 2w")
+    p.add_argument("--keep-latest", type=int, metavar="N", help="protect the N newest images")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
     p = _sub(subs, "referrers", "list signatures, SBOMs and other referrers", c)
     p.add_argument("reference")
