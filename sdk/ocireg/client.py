@@ -22,7 +22,13 @@ from .auth.credentials import Credentials
 from .auth.scope import CATALOG_SCOPE, repository_scope
 from .builtin.explicit import ExplicitCredentials
 from .digest import Digest
-from .errors import DigestMismatchError, ManifestError, NotFoundError, PluginError
+from .errors import (
+    DigestMismatchError,
+    InvalidDigestError,
+    ManifestError,
+    NotFoundError,
+    PluginError,
+)
 from .manifests import Descriptor, HandlerRegistry, ImageIndex, ImageManifest, Manifest, Platform
 from .plugins import get_plugin_manager
 from .reference import Reference
@@ -190,7 +196,9 @@ class Client:
                 status=resp.status_code,
                 auth_scheme=st.challenge.scheme if st.challenge else None,
                 api_version=resp.headers.get("Docker-Distribution-API-Version"),
-                authenticated="Authorization" in resp.request.headers,
+                # An anonymous bearer token (Docker Hub hands them out) is not authentication.
+                authenticated="Authorization" in resp.request.headers
+                and self.transport.credentials(registry) is not None,
             )
 
     def catalog(self, registry: str) -> list[str]:
@@ -215,8 +223,12 @@ class Client:
             resp = self.transport.request(
                 "GET", registry, url, scopes=scopes, repository=repository
             )
+            # Remember absolute URLs: a Link back to the (relative) first page is a loop too.
+            seen.add(urljoin(resp.url, url))
             with contextlib.closing(resp):
-                raise_for_status(resp, operation=operation, registry=registry, target=path)
+                raise_for_status(
+                    resp, operation=operation, registry=registry, target=path.removeprefix("/v2/")
+                )
                 try:
                     body = resp.json()
                 except ValueError:
@@ -322,18 +334,27 @@ class Client:
             raw = _read_limited(resp, MAX_MANIFEST_SIZE, where)
             content_type = resp.headers.get("Content-Type", "")
             header_digest = resp.headers.get("Docker-Content-Digest")
-        manifest = self.handlers.parse(raw, content_type)
-        computed = str(manifest.digest)
+        # Verify before parsing: tampered bytes are a digest error, whatever they contain.
         for expected, source in ((r.digest, "requested"), (header_digest, "Docker-Content-Digest")):
-            if expected and expected != computed:
-                if source == "Docker-Content-Digest" and not _same_algorithm(expected, computed):
-                    continue  # e.g. a sha512 header: verify only what we can compute alike
+            if not expected:
+                continue
+            try:
+                want = Digest.parse(expected)
+            except InvalidDigestError:
+                if source == "requested":
+                    raise
+                continue  # a malformed header cannot be checked; the content still is
+            if not want.verifiable:
+                continue  # an algorithm we cannot compute
+            # Hash with the digest's own algorithm: a manifest pulled by sha512 is fine.
+            computed = str(Digest.of(raw, want.algorithm))
+            if computed != str(want):
                 raise DigestMismatchError(
                     f"manifest {where}: {source} digest {expected} but content is {computed}",
                     expected=expected,
                     actual=computed,
                 )
-        return manifest
+        return self.handlers.parse(raw, content_type)
 
     def image_config(self, ref: RefLike, platform: str | Platform | None = None) -> dict[str, Any]:
         """The image config JSON (``created``, ``architecture``, ``os``, ``config.Labels``...).
@@ -520,6 +541,7 @@ class Client:
             "source": "",
             "asked": asked,
         }
+
 
 def _collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
     handlers: list[Any] = []

@@ -28,7 +28,14 @@ def ocireg_get_credentials(registry: str, repository: str | None) -> Credentials
 
     The first non-None result wins. Built-in providers answer in this order: credentials given
     to the Client, environment variables, docker ``config.json``, containers ``auth.json``;
-    plugins for a specific cloud should answer only for the hosts they recognise.
+    then plugins (see :mod:`ocireg.plugins` for the exact order, ``tryfirst`` and ``trylast``).
+    Plugins should answer only for the hosts they recognise.
+
+    Return a :class:`~ocireg.BasicCredentials`, :class:`~ocireg.IdentityToken` or
+    :class:`~ocireg.RegistryToken`, with ``source`` saying where it came from (shown by
+    ``Client.explain_credentials``; never put the secret there). Raise
+    :class:`~ocireg.PluginError` with ``plugin=<your name>`` when your source is broken (an
+    unreadable file, a failing service), with a message that holds no secret.
     """
 
 

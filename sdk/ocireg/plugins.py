@@ -2,21 +2,32 @@
 
 Each :class:`~ocireg.Client` owns one manager (no global state), so tests and programs choose
 exactly the plugins they want. Blocking a name (``blocked=("docker-config",)``) keeps that
-plugin, built-in or installed, from being registered.
+plugin, built-in or installed, from being registered. A plugin passed to the Client whose
+``name`` is a built-in's replaces that built-in (mark its hook ``tryfirst``, as the built-ins
+do, to keep the built-in's place in the order); one whose name is an installed plugin's
+replaces the installed one.
 
 Credential order is policy, not an accident of registration. pluggy calls ``tryfirst``
-implementations before the others and, within each group, the last registered first. The
-built-in providers are all ``tryfirst`` and registered here in reverse, so they answer in
-this order::
+implementations before the others, ``trylast`` ones after them, and within each group the
+last registered first (but first registered first among ``trylast`` ones). So the manager
+registers, in this order: the installed plugins (entry points, in reverse order of their
+names, so the same order on every run), then the plugins passed to the Client, then the
+built-in providers (all ``tryfirst``) in reverse. They answer in this order::
 
     explicit (given to the Client) > environment > docker-config > containers-auth
-    > plugins passed to the Client > installed plugins (entry points)
+    > plugins passed to the Client (the last given first)
+    > installed plugins (entry points; by name, a to z, when none is tryfirst/trylast)
+
+A plugin's ``tryfirst`` moves it ahead of the other plugins but never ahead of the built-ins
+(they are registered last, so they are asked first); ``trylast`` moves it behind every other
+plugin. To put a plugin before a built-in source, block that built-in.
 
 A plugin answers only for the hosts it recognises and returns None otherwise.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -24,10 +35,13 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .errors import PluginError
 
 ENTRY_POINT_GROUP = "ocireg"
 #: The built-in credential providers, in the order they are asked.
 CREDENTIAL_ORDER = ("explicit", "environment", "docker-config", "containers-auth")
+#: Every built-in plugin name (blockable like any other).
+BUILTIN_NAMES = (*CREDENTIAL_ORDER, "manifest-handlers")
 
 
 def get_plugin_manager(
@@ -39,7 +53,11 @@ def get_plugin_manager(
     docker_config_dir: str | os.PathLike[str] | None = None,
 ) -> pluggy.PluginManager:
     """A manager with the specs, the built-ins, the given plugins and (optionally) the
-    ``ocireg`` entry points; names in ``blocked`` are never registered."""
+    ``ocireg`` entry points; names in ``blocked`` are never registered.
+
+    :raises PluginError: naming the plugin when an installed one fails to load, or a plugin
+        does not match the hook specifications.
+    """
     from .builtin import manifest_handlers
     from .builtin.containers_auth import ContainersAuthProvider
     from .builtin.docker_config import DockerConfigProvider
@@ -55,16 +73,68 @@ def get_plugin_manager(
         "environment": EnvironmentProvider(),
         "docker-config": DockerConfigProvider(docker_config_dir),
         "containers-auth": ContainersAuthProvider(),
+        "manifest-handlers": manifest_handlers,
     }
-    for builtin in reversed(CREDENTIAL_ORDER):
-        if not pm.is_blocked(builtin):
-            pm.register(builtins[builtin], name=builtin)
-    if not pm.is_blocked("manifest-handlers"):
-        pm.register(manifest_handlers, name="manifest-handlers")
+    extra: list[tuple[Any, str | None]] = []
     for plugin in plugins:
         plugin_name: str | None = getattr(plugin, "name", None)
-        if not pm.is_blocked(plugin_name or ""):
-            pm.register(plugin, name=plugin_name)
+        if not isinstance(plugin_name, str) or not plugin_name:
+            plugin_name = None
+        if plugin_name in builtins:
+            builtins[plugin_name] = plugin  # a replacement keeps the built-in's place
+        else:
+            extra.append((plugin, plugin_name))
+    # The built-in names are taken first so that no installed plugin can register under one;
+    # the built-ins are registered again at the end, to be asked first.
+    for name, plugin in builtins.items():
+        _register(pm, plugin, name)
     if load_entrypoints:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        _load_entrypoints(pm, {name for _, name in extra if name})
+    for plugin, plugin_name in extra:
+        _register(pm, plugin, plugin_name)
+    for name in reversed(BUILTIN_NAMES):
+        if pm.get_plugin(name) is builtins[name]:
+            pm.unregister(name=name)
+            _register(pm, builtins[name], name)
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
+    if name is not None and pm.is_blocked(name):
+        return
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"plugin {name or plugin!r} does not match the ocireg hooks: {exc}",
+            plugin=name or repr(plugin),
+        ) from None
+    except ValueError as exc:  # the same object or name twice
+        raise PluginError(
+            f"plugin {name or plugin!r}: {exc}", plugin=name or repr(plugin)
+        ) from None
+
+
+def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
+    """Register the ``ocireg`` entry points except blocked names and those in ``skip`` (a
+    plugin of that name is passed to the Client). Registered in reverse alphabetical order,
+    so that pluggy (last registered, first asked) asks them in alphabetical order."""
+    names = sorted(
+        {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)} - skip,
+        reverse=True,
+    )
+    for name in names:
+        if pm.is_blocked(name) or pm.get_plugin(name) is not None:
+            continue
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"installed plugin {name!r} does not match the ocireg hooks: {exc}", plugin=name
+            ) from None
+        except Exception as exc:
+            raise PluginError(
+                f"installed plugin {name!r} (entry point group {ENTRY_POINT_GROUP!r}) failed to"
+                f" load: {type(exc).__name__}: {exc}",
+                plugin=name,
+            ) from exc

@@ -21,6 +21,7 @@ import email.utils
 import ipaddress
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,10 @@ _SECRET_HEADERS = {
     "x-registry-auth",
 }
 MAX_REDIRECTS = 10
+#: ``Warning: 299 <agent> "<text>"`` (RFC 7234 section 5.5); several may share one header.
+_WARNING = re.compile(r'(?:^|,)\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+#: Bodies up to this size are read before a response is dropped, to keep its connection.
+_DRAIN_LIMIT = 64 * 1024
 USER_AGENT = "ocireg/{version} python-requests/{requests}"
 
 
@@ -167,7 +172,6 @@ class Transport:
             adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
-        self.session.trust_env = True
         self.insecure = {r.lower() for r in insecure_registries}
         self.verify: bool | str = ca_cert if ca_cert else verify_tls
         self.client_cert = client_cert
@@ -263,17 +267,20 @@ class Transport:
         if params:
             url = _add_query(url, params)
         wanted = merge_scopes(scopes)
+        # Credentials and tokens go to the registry's own origin only: a Link or Location
+        # naming another host gets none (as go-containerregistry's bearer transport does).
+        own_origin = _origin(url) == _origin(st.base_url)
         replay = _Replay(data)
         retries_left = self.max_retries if (retry and replay.replayable) else 0
         reauthenticated = False
         failures = 0
         while True:
             hdrs = {"User-Agent": self.user_agent, **(headers or {})}
-            used = self._authorize(registry, repository, st, wanted, hdrs)
+            used = self._authorize(registry, repository, st, wanted, hdrs) if own_origin else None
             try:
                 resp = self._send(method, url, registry, hdrs, replay.body(), stream, timeout)
-            except TransportError:
-                if retries_left > 0 and method in _IDEMPOTENT:
+            except TransportError as exc:
+                if retries_left > 0 and method in _IDEMPOTENT and _transient(exc):
                     retries_left -= 1
                     failures += 1
                     self._sleep(self._backoff(failures, None))
@@ -284,8 +291,9 @@ class Transport:
                 if challenge is not None and self._reauthenticate(st, challenge, used):
                     reauthenticated = True
                     if challenge.scheme == "bearer" and challenge.scope:
-                        wanted = merge_scopes((*wanted, challenge.scope))
-                    resp.close()
+                        # One challenge may name several scopes, space-separated.
+                        wanted = merge_scopes((*wanted, *challenge.scope.split()))
+                    _discard(resp)
                     continue
             if resp.status_code in _RETRY_STATUS and retries_left > 0:
                 wait = _retry_after(resp)
@@ -293,7 +301,7 @@ class Transport:
                 if safe and (wait is None or wait <= self.max_backoff * 2):
                     retries_left -= 1
                     failures += 1
-                    resp.close()
+                    _discard(resp)
                     self._sleep(self._backoff(failures, wait))
                     continue
             self._observe(registry, resp)
@@ -330,11 +338,35 @@ class Transport:
             self._check_plain_http(registry, st)
         realm = ch.realm or ""
         check_realm(realm, st.base_url)
+        realm_host = urlsplit(realm).netloc.lower()
+        # The token request carries the credentials: the plain-http rule of the registry.
+        plain_http_realm = realm.lower().startswith("http://") and not is_loopback(realm_host)
+        if (
+            creds is not None
+            and plain_http_realm
+            and realm_host not in self.insecure
+            and registry.lower() not in self.insecure
+        ):
+            raise AuthenticationError(
+                f"refusing to send credentials for {registry} to the plain-http token realm"
+                f" {realm_host}; name the registry insecure to allow this"
+            )
+        # The realm is verified like the registry it serves (same CA bundle, client cert).
+        same_host = urlsplit(realm).hostname == urlsplit(st.base_url).hostname
+        verify = self._verify_for(registry if same_host else realm_host)
         key = (realm, ch.service or "", creds.fingerprint if creds else "anonymous")
         token = self.tokens.get(
             key,
             scopes,
-            lambda: fetch_token(self.session, ch, scopes, creds, timeout=self._timeout(None)),
+            lambda: fetch_token(
+                self.session,
+                ch,
+                scopes,
+                creds,
+                timeout=self._timeout(None),
+                verify=verify,
+                cert=self.client_cert,
+            ),
         )
         headers["Authorization"] = f"Bearer {token.value}"
         return key, token
@@ -387,7 +419,7 @@ class Transport:
             if resp.status_code not in _REDIRECTS or "Location" not in resp.headers:
                 return resp
             target = urljoin(url, resp.headers["Location"])
-            resp.close()
+            _discard(resp)
             old, new = urlsplit(url), urlsplit(target)
             if old.scheme == "https" and new.scheme == "http":
                 raise TransportError(f"refusing redirect from https to http ({redact_url(target)})")
@@ -417,7 +449,9 @@ class Transport:
                 url,
                 headers=hdrs,
                 data=data,
-                stream=stream or method == "HEAD",
+                # Not streamed for HEAD: an unread streamed response is closed by dropping its
+                # connection, so every HEAD would cost a new TCP (and TLS) connection.
+                stream=stream,
                 allow_redirects=False,
                 verify=self._verify_for(registry),
                 cert=self.client_cert,
@@ -434,10 +468,11 @@ class Transport:
         return resp
 
     def _observe(self, registry: str, resp: requests.Response) -> None:
-        for warning in resp.headers.get("Warning", "").split(", "):
-            if warning.startswith("299 ") and warning not in self._warned:
-                self._warned.add(warning)
-                warn_log.warning("registry %s: %s", registry, warning[4:].strip())
+        for match in _WARNING.finditer(resp.headers.get("Warning", "")):
+            text = re.sub(r"\\(.)", r"\1", match.group(1))
+            if text not in self._warned:
+                self._warned.add(text)
+                warn_log.warning("registry %s: %s", registry, text)
         limits = {k: v for k, v in resp.headers.items() if k.lower().startswith("ratelimit-")}
         if limits:
             self.rate_limits[registry] = limits
@@ -465,6 +500,31 @@ class _Replay:
         if self.start is not None:
             self.data.seek(self.start)
         return self.data
+
+
+def _transient(exc: TransportError) -> bool:
+    """Whether trying again may help: a lost or timed-out connection, not a refused redirect,
+    an untrusted certificate or a malformed URL."""
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.SSLError):
+        return False
+    return isinstance(cause, requests.ConnectionError | requests.Timeout)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _discard(resp: requests.Response) -> None:
+    """Close a response we will not use; a small body is read first so that closing it
+    returns the connection to the pool instead of dropping it."""
+    length = resp.headers.get("Content-Length", "")
+    small = length.isdigit() and int(length) <= _DRAIN_LIMIT
+    if small and not getattr(resp, "_content_consumed", True):
+        with contextlib.suppress(requests.RequestException):
+            _ = resp.content
+    resp.close()
 
 
 def _pick_challenge(header: str | None) -> Challenge | None:
@@ -517,7 +577,9 @@ _MAX_ERROR_BODY = 64 * 1024
 def registry_errors(resp: requests.Response) -> tuple[RegistryErrorDetail, ...]:
     """The ``{"errors": [...]}`` list of an error response, tolerating anything else."""
     try:
-        if getattr(resp, "_content_consumed", True):
+        length = resp.headers.get("Content-Length", "")
+        small = length.isdigit() and int(length) <= _MAX_ERROR_BODY
+        if getattr(resp, "_content_consumed", True) or small:
             raw = resp.content[:_MAX_ERROR_BODY]
         else:  # a streamed error response: read no more than an error body can sensibly be
             raw = next(resp.iter_content(_MAX_ERROR_BODY), b"")

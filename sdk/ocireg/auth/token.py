@@ -91,8 +91,14 @@ def fetch_token(
     creds: Credentials | None,
     *,
     timeout: float | tuple[float, float],
+    verify: bool | str = True,
+    cert: str | tuple[str, str] | None = None,
 ) -> Token:
-    """Ask the challenge's realm for a token covering ``scopes``."""
+    """Ask the challenge's realm for a token covering ``scopes``.
+
+    ``verify`` and ``cert`` are the TLS settings of the registry (``requests``' meaning): a
+    realm on a registry with a private CA needs that CA too.
+    """
     if isinstance(creds, RegistryToken):
         return Token(creds.token, float("inf"), scopes)
     realm = challenge.realm
@@ -103,7 +109,7 @@ def fetch_token(
     try:
         resp = None
         if isinstance(creds, IdentityToken):
-            resp = _oauth2_post(session, realm, service, scopes, creds, timeout)
+            resp = _oauth2_post(session, realm, service, scopes, creds, timeout, verify, cert)
             if resp.status_code in (404, 405):
                 # Token servers without the OAuth2 endpoint (ggcr falls back the same way).
                 resp = None
@@ -118,7 +124,9 @@ def fetch_token(
                 auth = (creds.username, creds.password)
             elif isinstance(creds, IdentityToken):
                 auth = (creds.username, creds.token)
-            resp = session.get(realm, params=params, auth=auth, timeout=timeout)
+            resp = session.get(
+                realm, params=params, auth=auth, timeout=timeout, verify=verify, cert=cert
+            )
     except Exception as exc:  # requests.RequestException and friends
         raise TransportError(f"token request to {host} failed: {type(exc).__name__}") from exc
     if resp.status_code in (401, 403):
@@ -157,6 +165,8 @@ def _oauth2_post(
     scopes: tuple[str, ...],
     creds: IdentityToken,
     timeout: float | tuple[float, float],
+    verify: bool | str = True,
+    cert: str | tuple[str, str] | None = None,
 ) -> requests.Response:
     form = {
         "grant_type": "refresh_token",
@@ -166,7 +176,7 @@ def _oauth2_post(
     }
     if service:
         form["service"] = service
-    return session.post(realm, data=form, timeout=timeout)
+    return session.post(realm, data=form, timeout=timeout, verify=verify, cert=cert)
 
 
 class TokenCache:

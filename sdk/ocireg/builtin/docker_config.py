@@ -47,26 +47,34 @@ def config_path(config_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path.home() / ".docker" / "config.json"
 
 
-def load_config(path: Path) -> dict[str, Any] | None:
+def load_config(path: Path, *, plugin: str = "docker-config") -> dict[str, Any] | None:
+    """The parsed file, or None when it does not exist.
+
+    :raises PluginError: (for ``plugin``) naming the file when it cannot be read or is not a
+        JSON object; the message never quotes the file's content.
+    """
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except UnicodeDecodeError:
+        raise PluginError(f"{path} is not UTF-8 text", plugin=plugin) from None
     except OSError as exc:
-        raise PluginError(f"cannot read {path}: {exc.strerror}", plugin="docker-config") from None
-    return parse_config(text, str(path))
+        raise PluginError(f"cannot read {path}: {exc.strerror}", plugin=plugin) from None
+    return parse_config(text, str(path), plugin=plugin)
 
 
-def parse_config(text: str, where: str) -> dict[str, Any]:
+def parse_config(text: str, where: str, *, plugin: str = "docker-config") -> dict[str, Any]:
+    if not text.strip():
+        return {}  # an empty file is an empty config (docker/cli reads it so)
     try:
         doc = json.loads(text)
     except ValueError as exc:
         raise PluginError(
-            f"{where} is not valid JSON (line {getattr(exc, 'lineno', '?')})",
-            plugin="docker-config",
+            f"{where} is not valid JSON (line {getattr(exc, 'lineno', '?')})", plugin=plugin
         ) from None
     if not isinstance(doc, dict):
-        raise PluginError(f"{where} is not a JSON object", plugin="docker-config")
+        raise PluginError(f"{where} is not a JSON object", plugin=plugin)
     return doc
 
 
@@ -79,34 +87,48 @@ def host_of(key: str) -> str:
     return key.split("/", 1)[0]
 
 
-def entry_credentials(entry: Any, source: str) -> Credentials | None:
+def entry_credentials(entry: Any, source: str, plugin: str = "docker-config") -> Credentials | None:
+    """The credential an ``auths`` entry holds, or None for a placeholder (``{}``, or only
+    ``email``/``serveraddress``: the secret is in a helper).
+
+    ``registrytoken`` (a bearer token) wins, then ``identitytoken`` (a refresh token), then
+    ``auth`` (base64 of ``user:password``, split at the first ``:``, trailing NULs trimmed
+    from the password), then ``username``/``password``.
+
+    :raises PluginError: (for ``plugin``) when ``auth`` is not base64 of ``user:password``;
+        the message names ``source``, never the value.
+    """
     if not isinstance(entry, dict):
         return None
-    if entry.get("registrytoken"):
-        return RegistryToken(str(entry["registrytoken"]), source=source)
-    if entry.get("identitytoken"):
-        user = str(entry.get("username") or "<token>")
-        return IdentityToken(str(entry["identitytoken"]), username=user, source=source)
+    if isinstance(entry.get("registrytoken"), str) and entry["registrytoken"]:
+        return RegistryToken(entry["registrytoken"], source=source)
     username = entry.get("username") or ""
     password = entry.get("password") or ""
     auth = entry.get("auth")
-    if isinstance(auth, str) and auth:
+    if isinstance(auth, str) and auth.strip():
         try:
-            decoded = base64.b64decode(auth, validate=False).decode("utf-8")
+            decoded = base64.b64decode(auth.strip(), validate=False).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise PluginError(
-                f"{source}: 'auth' is not base64 of user:password", plugin="docker-config"
+                f"{source}: 'auth' is not base64 of user:password", plugin=plugin
             ) from None
         username, sep, password = decoded.partition(":")
         if not sep:
-            raise PluginError(f"{source}: 'auth' has no ':' separator", plugin="docker-config")
+            raise PluginError(f"{source}: 'auth' has no ':' separator", plugin=plugin)
         password = password.rstrip("\x00")
+    if isinstance(entry.get("identitytoken"), str) and entry["identitytoken"]:
+        user = str(username) if username and isinstance(username, str) else "<token>"
+        return IdentityToken(entry["identitytoken"], username=user, source=source)
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
     if not username or not password:
         return None  # a placeholder, not a credential
-    return BasicCredentials(str(username), str(password), source=source)
+    return BasicCredentials(username, password, source=source)
 
 
-def lookup(doc: dict[str, Any], registry: str, where: str) -> Credentials | None:
+def lookup(
+    doc: dict[str, Any], registry: str, where: str, plugin: str = "docker-config"
+) -> Credentials | None:
     """Credentials for ``registry`` from a parsed config, with docker's precedence."""
     key = server_key(registry)
     helpers_map = doc.get("credHelpers") or {}
@@ -131,13 +153,13 @@ def lookup(doc: dict[str, Any], registry: str, where: str) -> Credentials | None
                         break
         return found
     if key in auths:
-        found = entry_credentials(auths[key], f"{where} auths[{key!r}]")
+        found = entry_credentials(auths[key], f"{where} auths[{key!r}]", plugin)
         if found is not None:
             return found
     wanted = host_of(key)
     for other, entry in auths.items():
         if other != key and host_of(other) == wanted:
-            found = entry_credentials(entry, f"{where} auths[{other!r}]")
+            found = entry_credentials(entry, f"{where} auths[{other!r}]", plugin)
             if found is not None:
                 return found
     return None

@@ -60,6 +60,6 @@ class EnvironmentProvider:
             return found
         text = env.get("DOCKER_AUTH_CONFIG")
         if text:
-            doc = docker_config.parse_config(text, "DOCKER_AUTH_CONFIG")
-            return docker_config.lookup(doc, registry, "DOCKER_AUTH_CONFIG")
+            doc = docker_config.parse_config(text, "DOCKER_AUTH_CONFIG", plugin=self.name)
+            return docker_config.lookup(doc, registry, "DOCKER_AUTH_CONFIG", self.name)
         return None

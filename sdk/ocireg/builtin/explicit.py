@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from ..auth.credentials import BasicCredentials, Credentials
@@ -13,11 +14,12 @@ ExplicitCredentials = (
 )
 
 
-def _coerce(value: Credentials | tuple[str, str]) -> Credentials:
+def _coerce(value: Credentials | tuple[str, str], source: str) -> Credentials:
     if isinstance(value, tuple):
         username, password = value
-        return BasicCredentials(username, password)
-    return value
+        return BasicCredentials(username, password, source=source)
+    # Say where it came from in explain_credentials, unless the caller already did.
+    return value if value.source else dataclasses.replace(value, source=source)
 
 
 class ExplicitCredentialsProvider:
@@ -31,9 +33,11 @@ class ExplicitCredentialsProvider:
         self._by_registry: dict[str, Credentials] = {}
         if isinstance(credentials, Mapping):
             for registry, value in credentials.items():
-                self._by_registry[endpoint_for(registry.lower())] = _coerce(value)
+                self._by_registry[endpoint_for(registry.lower())] = _coerce(
+                    value, f"Client(credentials={{{registry!r}: ...}})"
+                )
         elif credentials is not None:
-            self._all = _coerce(credentials)
+            self._all = _coerce(credentials, "Client(credentials=...)")
 
     @hookimpl(tryfirst=True)
     def ocireg_get_credentials(self, registry: str, repository: str | None) -> Credentials | None:

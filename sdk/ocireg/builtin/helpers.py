@@ -13,9 +13,12 @@ it printed on a success path, since that may hold a secret.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -27,9 +30,12 @@ __all__ = ["HELPER_TIMEOUT", "clear_helper_cache", "erase", "get", "store"]
 
 HELPER_TIMEOUT = float(os.environ.get("OCIREG_HELPER_TIMEOUT", "30"))
 CACHE_SECONDS = 3600.0  # regclient re-runs a helper after an hour by default
+#: A helper that failed is not run again for this long: the same error is raised at once, so a
+#: hanging helper costs one timeout, not one per repository (regclient waits 5 s likewise).
+FAILURE_RETRY_SECONDS = 5.0
 NOT_FOUND = "credentials not found in native keychain"
 
-_cache: dict[tuple[str, str], tuple[float, Credentials | None]] = {}
+_cache: dict[tuple[str, str], tuple[float, Credentials | PluginError | None]] = {}
 _lock = threading.Lock()
 
 
@@ -52,23 +58,42 @@ def _run(suffix: str, action: str, stdin: str) -> subprocess.CompletedProcess[st
     if path is None:
         raise PluginError(f"credential helper {program} not found on PATH", plugin=program)
     try:
-        return subprocess.run(
+        # A session of its own, so a timeout ends the helper and anything it started (gcloud
+        # runs python; a shell script runs its commands): a child left holding the pipes
+        # would keep us waiting, and would outlive us.
+        proc = subprocess.Popen(
             [path, action],
-            input=stdin,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=HELPER_TIMEOUT,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise PluginError(
-            f"credential helper {program} did not answer '{action}' within {HELPER_TIMEOUT:.0f} s",
-            plugin=program,
-        ) from None
     except OSError as exc:
         raise PluginError(
             f"credential helper {program} could not be run: {exc.strerror}", plugin=program
         ) from None
+    try:
+        out, err = proc.communicate(stdin, timeout=HELPER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise PluginError(
+            f"credential helper {program} did not answer '{action}' within {HELPER_TIMEOUT:g} s",
+            plugin=program,
+        ) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess([path, action], proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        proc.communicate(timeout=5)
 
 
 def _failure(program: str, action: str, proc: subprocess.CompletedProcess[str]) -> PluginError:
@@ -82,22 +107,38 @@ def _failure(program: str, action: str, proc: subprocess.CompletedProcess[str]) 
 
 
 def get(suffix: str, server_url: str, *, source: str = "") -> Credentials | None:
-    """Ask helper ``suffix`` for ``server_url``; None when it has nothing."""
+    """Ask helper ``suffix`` for ``server_url``; None when it has nothing.
+
+    :raises PluginError: naming the helper when it is missing, fails, hangs past
+        :data:`HELPER_TIMEOUT` or prints something unreadable; the message never holds what
+        the helper printed on success.
+    """
+    program = _program(suffix)
+    source = source or f"{program} ({server_url})"
     key = (suffix, server_url)
     now = time.monotonic()
     with _lock:
         hit = _cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-    program = _program(suffix)
-    proc = _run(suffix, "get", server_url)
-    if proc.returncode != 0:
-        if NOT_FOUND in proc.stdout or NOT_FOUND in proc.stderr:
+    if hit is not None:
+        when, cached = hit
+        if isinstance(cached, PluginError):
+            if now - when < FAILURE_RETRY_SECONDS:
+                raise PluginError(str(cached), plugin=cached.plugin)
+        elif now - when < CACHE_SECONDS:
+            # The same helper answer may be reached from several configs: say which asked.
+            return None if cached is None else dataclasses.replace(cached, source=source)
+    try:
+        proc = _run(suffix, "get", server_url)
+        if proc.returncode != 0:
+            if NOT_FOUND not in proc.stdout and NOT_FOUND not in proc.stderr:
+                raise _failure(program, "get", proc)
             result: Credentials | None = None
         else:
-            raise _failure(program, "get", proc)
-    else:
-        result = _parse(program, proc.stdout, source or f"{program} ({server_url})")
+            result = _parse(program, proc.stdout, source)
+    except PluginError as exc:
+        with _lock:
+            _cache[key] = (now, exc)
+        raise
     with _lock:
         _cache[key] = (now, result)
     return result

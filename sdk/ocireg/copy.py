@@ -1,0 +1,371 @@
+"""Copy an image or index between repositories and registries, moving as little as possible.
+
+What we learnt from the fastest peers (REGISTRY-FACTS section 4) and do here:
+
+1. **Fast check** (regclient): HEAD the destination first. When it already holds the digest we
+   would write, nothing is transferred and nothing is written; a registry only accepts a
+   manifest whose blobs and children it has, so a present manifest means a complete image.
+2. **Bytes exactly as served**: manifests are pushed with the raw bytes pulled, so every
+   digest at the destination equals the source's (distribution spec, "Pushing manifests":
+   registries store the bytes as sent).
+3. **Children before parents**: blobs, then image manifests by digest, then each index, the
+   top manifest last under the destination tag. A half-finished copy therefore never leaves
+   a tag pointing at something incomplete. Child manifests already present at the
+   destination (HEAD by digest) are skipped together with all their blobs.
+4. **Blobs concurrently**, largest first (regclient starts the long tail early), on a
+   ``ThreadPoolExecutor(client.max_workers)``; every distinct blob once, even when several
+   platforms share it. Each blob is skipped when the destination has it (HEAD), mounted when
+   source and destination are on the same registry (crane, regclient: a ``mount=&from=`` POST
+   moves no data), and otherwise streamed from the source GET straight into the destination
+   upload: no temporary file, and the reader checks the digest as the bytes pass.
+
+Foreign and non-distributable layers (with ``urls``) are never copied, as crane does by
+default: registries accept manifests that point at them without holding the blob.
+
+Out of scope: referrers (manifests whose ``subject`` is the copied image) are not looked
+for; a copied manifest that itself has a ``subject`` is pushed as is, and the registry's
+referrers API (or a later referrers-aware copy) indexes it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
+
+from .auth.scope import repository_scope
+from .errors import ManifestError, NotFoundError, TransportError
+from .manifests import Descriptor, ImageIndex, Manifest, Platform, Schema1Manifest
+from .mediatypes import (
+    DOCKER_FOREIGN_LAYER,
+    OCI_LAYER_NONDISTRIBUTABLE_TAR,
+    OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP,
+    OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD,
+    strip_params,
+)
+
+if TYPE_CHECKING:
+    from .blobs import BlobReader
+    from .client import Client
+    from .reference import Reference
+
+__all__ = ["DEFAULT_PLATFORM", "CopyResult", "copy_image"]
+
+#: The child copied from an index when ``all_platforms=False`` and no platform is named:
+#: what ``docker pull`` picks on the most common host.
+DEFAULT_PLATFORM = Platform("linux", "amd64")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+#: How often a blob upload is tried. A streamed body cannot be replayed inside one upload
+#: session, so a connection lost on either side (after the source reader's own Range resumes)
+#: is retried once as a new upload with a fresh source reader.
+_STREAM_ATTEMPTS = 2
+_PUSH = ("pull", "push")
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What :func:`copy_image` did.
+
+    :ivar src: the source reference as given.
+    :ivar dst: the destination reference as given.
+    :ivar digest: digest of the top manifest now at ``dst`` (the chosen child's when one
+        platform was copied from an index).
+    :ivar media_type: its media type.
+    :ivar blobs_copied: blobs streamed from source to destination.
+    :ivar blobs_mounted: blobs cross-mounted inside the destination registry (no data moved).
+    :ivar blobs_skipped: blobs the destination already had, plus foreign layers.
+    :ivar manifests_written: manifests pushed (children and the top one); 0 for a no-op.
+    :ivar manifests_skipped: child manifests the destination already had.
+    :ivar bytes_transferred: blob bytes streamed through this process (mounts move none).
+    """
+
+    src: Reference
+    dst: Reference
+    digest: str
+    media_type: str
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+    manifests_written: int = 0
+    manifests_skipped: int = 0
+    bytes_transferred: int = 0
+
+    @property
+    def noop(self) -> bool:
+        """True when the destination already had everything (the fast check matched)."""
+        return self.manifests_written == 0
+
+
+class _Outcome(Enum):
+    COPIED = "copied"
+    MOUNTED = "mounted"
+    SKIPPED = "skipped"
+
+
+def copy_image(
+    client: Client,
+    src: Reference,
+    dst: Reference,
+    *,
+    all_platforms: bool = True,
+    platform: str | Platform | None = None,
+) -> CopyResult:
+    """Copy ``src`` to ``dst`` (see the module docstring for how).
+
+    :param all_platforms: copy every child of an index (the index digest is preserved).
+        With False, only the :data:`DEFAULT_PLATFORM` child is copied and tagged at ``dst``.
+    :param platform: copy only this child of an index (``"linux/arm64"``), tagged at ``dst``;
+        overrides ``all_platforms``. A source that is a single image is copied as it is.
+    :raises ManifestError: no child matches the platform, ``dst`` names a digest other than
+        the one being copied, or the source is a Docker schema 1 manifest.
+    """
+    want = _wanted_platform(all_platforms, platform)
+    existing = _head_or_none(client, dst)
+    if existing is not None and want is None:
+        # The digest we would write is the source's: a HEAD (free on Docker Hub) tells it.
+        src_digest = src.digest or client.head_manifest(src).digest
+        if src_digest == existing.digest:
+            return CopyResult(src, dst, existing.digest, existing.media_type)
+
+    top = client.get_manifest(src)
+    if want is not None and isinstance(top, ImageIndex):
+        top = client.get_manifest(src.with_digest(top.select(want).digest))
+    if isinstance(top, Schema1Manifest):
+        # Its (signed) payload names the source repository and tag, and distribution 2.8
+        # refuses schema 1 pushes by default: a copy could only fail half-way.
+        raise ManifestError(f"cannot copy {src}: Docker schema 1 manifests are not copied")
+    digest = str(top.digest)
+    if dst.digest is not None and dst.digest != digest:
+        raise ManifestError(f"cannot copy {digest} from {src} to {dst}: the digests differ")
+    if existing is not None and existing.digest == digest:
+        return CopyResult(src, dst, digest, top.media_type)
+
+    children, manifests_skipped = _collect_children(client, src, dst, top)
+    blobs, foreign = _distinct_blobs([*children, top])
+    outcomes = _run_all(
+        lambda desc: _transfer_blob(client, src, dst, desc),
+        sorted(blobs, key=lambda d: d.size, reverse=True),
+        client.max_workers,
+    )
+    for child in children:
+        client.put_manifest(dst.with_digest(str(child.digest)), child.raw, child.media_type)
+    client.put_manifest(dst, top.raw, top.media_type)
+
+    counts = {outcome: 0 for outcome in _Outcome}
+    for outcome, _ in outcomes:
+        counts[outcome] += 1
+    return CopyResult(
+        src,
+        dst,
+        digest,
+        top.media_type,
+        blobs_copied=counts[_Outcome.COPIED],
+        blobs_mounted=counts[_Outcome.MOUNTED],
+        blobs_skipped=counts[_Outcome.SKIPPED] + foreign,
+        manifests_written=len(children) + 1,
+        manifests_skipped=manifests_skipped,
+        bytes_transferred=sum(n for _, n in outcomes),
+    )
+
+
+# -- manifests -------------------------------------------------------------------------------
+
+
+def _wanted_platform(all_platforms: bool, platform: str | Platform | None) -> Platform | None:
+    if platform is not None:
+        return Platform.parse(platform) if isinstance(platform, str) else platform
+    return None if all_platforms else DEFAULT_PLATFORM
+
+
+def _head_or_none(client: Client, ref: Reference) -> Descriptor | None:
+    try:
+        return client.head_manifest(ref)
+    except NotFoundError:
+        return None
+
+
+def _collect_children(
+    client: Client, src: Reference, dst: Reference, top: Manifest
+) -> tuple[list[Manifest], int]:
+    """The child manifests to write, deepest first, and how many the destination has.
+
+    Walks level by level (an index of indexes is legal), fetching each level's children
+    concurrently: a HEAD at the destination, and a GET from the source only when missing.
+    """
+    levels: list[list[Manifest]] = []
+    seen: set[str] = {str(top.digest)}
+    skipped = 0
+    parents = [top]
+    while True:
+        wanted: list[Descriptor] = []
+        for parent in parents:
+            if isinstance(parent, ImageIndex):
+                for desc in parent.manifests:
+                    if desc.digest not in seen:
+                        seen.add(desc.digest)
+                        wanted.append(desc)
+        if not wanted:
+            break
+        fetched = _run_all(
+            lambda desc: _fetch_missing(client, src, dst, desc), wanted, client.max_workers
+        )
+        level = [m for m in fetched if m is not None]
+        skipped += len(fetched) - len(level)
+        levels.append(level)
+        parents = level
+    return [m for level in reversed(levels) for m in level], skipped
+
+
+def _fetch_missing(
+    client: Client, src: Reference, dst: Reference, desc: Descriptor
+) -> Manifest | None:
+    if _head_or_none(client, dst.with_digest(desc.digest)) is not None:
+        return None
+    return client.get_manifest(src.with_digest(desc.digest))
+
+
+# -- blobs -----------------------------------------------------------------------------------
+
+_FOREIGN_TYPES = frozenset(
+    {
+        DOCKER_FOREIGN_LAYER,
+        OCI_LAYER_NONDISTRIBUTABLE_TAR,
+        OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP,
+        OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD,
+    }
+)
+
+
+def _distinct_blobs(manifests: Iterable[Manifest]) -> tuple[list[Descriptor], int]:
+    """Every blob the image manifests among ``manifests`` need, each digest once, and the
+    number of foreign layers left out."""
+    by_digest: dict[str, Descriptor] = {}
+    foreign: set[str] = set()
+    for manifest in manifests:
+        if isinstance(manifest, ImageIndex):
+            continue
+        for desc in manifest.references():
+            if desc.urls and strip_params(desc.media_type) in _FOREIGN_TYPES:
+                foreign.add(desc.digest)
+            else:
+                by_digest.setdefault(desc.digest, desc)
+    return list(by_digest.values()), len(foreign - by_digest.keys())
+
+
+def _transfer_blob(
+    client: Client, src: Reference, dst: Reference, desc: Descriptor
+) -> tuple[_Outcome, int]:
+    """Skip, mount or stream one blob; returns what happened and the bytes streamed.
+
+    The existence check asks for push (and, for a mount, pull on the source) up front, so
+    one token serves it, the mount or upload, and the manifest pushes that follow.
+    """
+    from . import blobs
+
+    mountable = src.domain == dst.domain and src.path != dst.path
+    extra = (repository_scope(src.path, "pull"),) if mountable else ()
+    if blobs.blob_exists(client, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+        return _Outcome.SKIPPED, 0
+    for attempt in range(1, _STREAM_ATTEMPTS + 1):
+        source = _LazyBlob(client, src, desc)
+        try:
+            client.push_blob(
+                dst,
+                cast("BinaryIO", source),
+                digest=desc.digest,
+                size=desc.size,
+                mount_from=src if mountable else None,
+            )
+        except TransportError:
+            if attempt == _STREAM_ATTEMPTS:
+                raise
+            continue  # push_blob cancelled its session: start afresh with a new reader
+        finally:
+            source.close()
+        if source.opened:
+            return _Outcome.COPIED, source.received
+        # Never read: the registry mounted it (or another copy pushed it meanwhile).
+        return (_Outcome.MOUNTED if mountable else _Outcome.SKIPPED), 0
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _LazyBlob:
+    """A read-only file over a source blob that sends its GET only when first read.
+
+    :func:`ocireg.upload.push_blob` reads the source only when it must upload: after its own
+    existence check, and after a mount answered 202. Opening the source GET lazily means a
+    mounted blob costs no GET at all, and whether it was opened tells a mount from a copy.
+    ``__len__`` lets ``requests`` send ``Content-Length`` instead of a chunked body; there is
+    no ``tell``, so the transport never tries to replay a half-sent stream.
+    """
+
+    def __init__(self, client: Client, src: Reference, desc: Descriptor) -> None:
+        self._client, self._src, self._desc = client, src, desc
+        self._reader: BlobReader | None = None
+        self.opened = False
+        self.started_sending = False
+
+    @property
+    def received(self) -> int:
+        return self._reader.received if self._reader is not None else 0
+
+    def __len__(self) -> int:
+        return self._desc.size
+
+    def read(self, n: int = -1) -> bytes:
+        if self._reader is None:
+            self._reader = self._client.open_blob(
+                self._src, self._desc.digest, size=self._desc.size
+            )
+            self.opened = True
+        data = self._reader.read(n)
+        self.started_sending = self.started_sending or bool(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # upload.py "rewinds" every source before sending it; the start is where we are.
+        if offset == 0 and whence == io.SEEK_SET and not self.started_sending:
+            return 0
+        raise io.UnsupportedOperation("a streamed source blob cannot seek")
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+
+# -- concurrency -----------------------------------------------------------------------------
+
+
+def _run_all(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> list[_R]:
+    """``[fn(x) for x in items]`` on up to ``workers`` threads, in order.
+
+    Unlike ``Executor.map``, the first failure cancels every job not yet started, so a copy
+    that cannot succeed stops promptly instead of streaming the remaining layers.
+    """
+    todo = list(items)
+    if len(todo) <= 1 or workers <= 1:
+        return [fn(x) for x in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        futures: list[Future[_R]] = [pool.submit(fn, x) for x in todo]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in _in_order(futures, done):
+            future.result()  # re-raise the first failure, in submission order
+        return [f.result() for f in futures]
+
+
+def _in_order(futures: list[Future[_R]], done: set[Future[_R]]) -> Iterator[Future[_R]]:
+    return (f for f in futures if f in done and f.exception() is not None)

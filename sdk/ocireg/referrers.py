@@ -1,0 +1,243 @@
+"""Referrers: the manifests whose ``subject`` is a given manifest (signatures, SBOMs...).
+
+Registries come in two kinds (distribution spec, "Listing Referrers" and "Referrers Tag
+Schema"):
+
+* those with the referrers API answer ``GET /v2/<name>/referrers/<digest>`` with an image
+  index (never 404), and reply ``OCI-Subject`` when a manifest with ``subject`` is pushed;
+* the others (distribution 2.8, most registries before 2023) answer 404. There the *client*
+  keeps the list itself, as an image index stored under the tag ``<alg>-<hex>`` of the
+  subject digest, and every client that pushes a referrer must update it.
+
+:func:`referrers` reads whichever exists; :func:`attach_referrer` pushes a referrer and
+maintains the fallback index when the registry does not; :func:`detach_referrer` removes an
+entry again (the deletion code calls it when a referrer is deleted by digest).
+
+The fallback index is read, changed and written back; distribution 2.8 has no conditional
+``PUT`` (``If-Match``), so two processes attaching to one subject at the same moment can
+lose an entry. Within one process the updates are serialised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from .digest import Digest
+from .errors import ManifestError, NotFoundError
+from .manifests import Descriptor, ImageIndex, Manifest, canonical_json
+from .mediatypes import OCI_INDEX
+from .reference import Reference
+from .transport import raise_for_status
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["attach_referrer", "detach_referrer", "fallback_tag", "referrers"]
+
+_NOT_TAG_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
+_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def fallback_tag(digest: str | Digest) -> str:
+    """The referrers fallback tag of ``digest``: ``sha256:abc...`` -> ``sha256-abc...``.
+
+    The algorithm is cut to 32 characters and the hex to 64, and any character a tag may
+    not hold becomes ``-`` (distribution spec, "Referrers Tag Schema"), so a sha512 subject
+    gets a tag of the first 64 hex digits.
+    """
+    algorithm, _, encoded = str(digest).partition(":")
+    return _NOT_TAG_CHARS.sub("-", f"{algorithm[:32]}-{encoded[:64]}")
+
+
+def referrers(
+    client: Client, ref: Reference, *, artifact_type: str | None = None
+) -> list[Descriptor]:
+    """The descriptors of the manifests whose ``subject`` is ``ref``.
+
+    Uses the referrers API when the registry has it (following ``Link`` pages), else the
+    fallback tag. ``artifact_type`` filters the result; when the registry did not say it
+    filtered (``OCI-Filters-Applied: artifactType``) we filter here, so the answer is the
+    same on every registry.
+
+    :raises NotFoundError: when the subject itself does not exist.
+    """
+    subject = ref.digest or client.head_manifest(ref).digest
+    found = _from_api(client, ref, subject, artifact_type)
+    if found is None:
+        index = _fallback_index(client, ref, subject, strict=False)
+        entries = list(index.manifests) if index is not None else []
+        found = (entries, False)
+    entries, filtered = found
+    if artifact_type and not filtered:
+        entries = [d for d in entries if d.artifact_type == artifact_type]
+    return entries
+
+
+def _from_api(
+    client: Client, ref: Reference, subject: str, artifact_type: str | None
+) -> tuple[list[Descriptor], bool] | None:
+    """The referrers API's answer and whether the registry filtered it; ``None`` on 404."""
+    url: str | None = f"/v2/{ref.path}/referrers/{subject}"
+    params = {"artifactType": artifact_type} if artifact_type else None
+    out: list[Descriptor] = []
+    filtered = bool(artifact_type)
+    seen: set[str] = set()
+    while url and url not in seen:
+        first = not seen
+        seen.add(url)
+        resp = client._request(
+            "GET", ref, url, headers={"Accept": OCI_INDEX}, params=params if first else None
+        )
+        with contextlib.closing(resp):
+            if resp.status_code == 404 and first:
+                return None  # no referrers API: the spec says use the fallback tag
+            raise_for_status(
+                resp, operation="GET referrers", registry=ref.domain, target=f"{ref.path}@{subject}"
+            )
+            applied = resp.headers.get("OCI-Filters-Applied", "")
+            filtered = filtered and "artifacttype" in {
+                v.strip().lower() for v in applied.split(",")
+            }
+            try:
+                body = resp.json()
+            except ValueError:
+                raise ManifestError(f"referrers of {ref.repository}@{subject}: not JSON") from None
+            items = body.get("manifests") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise ManifestError(f"referrers of {ref.repository}@{subject}: not an image index")
+            out.extend(
+                Descriptor.from_dict(d, where=f"referrers.manifests[{i}]")
+                for i, d in enumerate(items)
+            )
+            nxt = resp.links.get("next", {}).get("url")
+            url = urljoin(resp.url, nxt) if nxt else None
+    return out, filtered
+
+
+def _fallback_index(
+    client: Client, ref: Reference, subject: str, *, strict: bool
+) -> ImageIndex | None:
+    """The fallback index of ``subject``, ``None`` when there is none.
+
+    Reading (``strict=False``), something else under the tag means "no referrers", as the
+    spec says. Writing (``strict=True``), it is an error: overwriting a manifest we did not
+    make would lose it.
+    """
+    tag_ref = ref.with_tag(fallback_tag(subject))
+    try:
+        manifest = client.get_manifest(tag_ref)
+    except NotFoundError:
+        return None
+    except ManifestError:
+        if strict:
+            raise
+        return None
+    if isinstance(manifest, ImageIndex):
+        return manifest
+    if strict:
+        raise ManifestError(
+            f"{tag_ref} is a {manifest.media_type}, not a referrers index; not overwriting it"
+        )
+    return None
+
+
+def attach_referrer(
+    client: Client, subject: Reference | str, raw: bytes, media_type: str
+) -> Descriptor:
+    """Push ``raw`` (a manifest whose ``subject`` is ``subject``) and list it as a referrer.
+
+    The manifest is pushed by digest, untagged. When the registry answers without
+    ``OCI-Subject`` it has no referrers API, so the fallback index is updated: pulled (none
+    yet = empty), left alone when it already lists the digest, else extended with the
+    manifest's descriptor, its ``artifactType`` (else the config media type) and its
+    annotations, and pushed back. Existing entries are kept byte for byte.
+
+    :returns: the descriptor the referrers list now holds for the manifest.
+    :raises ManifestError: when ``raw`` has no ``subject``, or one other than ``subject``.
+    """
+    ref = subject if isinstance(subject, Reference) else Reference.parse(subject)
+    manifest = client.handlers.parse(raw, media_type)
+    if manifest.subject is None:
+        raise ManifestError("the manifest to attach has no subject")
+    want = ref.digest or client.head_manifest(ref).digest
+    if manifest.subject.digest != want:
+        raise ManifestError(
+            f"the manifest's subject is {manifest.subject.digest}, but {ref} is {want}"
+        )
+    target = dataclasses.replace(ref, tag=None, digest=str(manifest.digest))
+    resp = client._request(
+        "PUT",
+        target,
+        f"/v2/{ref.path}/manifests/{manifest.digest}",
+        actions=("pull", "push"),
+        headers={"Content-Type": media_type},
+        data=raw,
+    )
+    with contextlib.closing(resp):
+        raise_for_status(
+            resp,
+            operation="PUT manifest",
+            registry=ref.domain,
+            target=f"{ref.path}@{manifest.digest}",
+            ok=(200, 201),
+        )
+        registry_tracks_it = bool(resp.headers.get("OCI-Subject"))
+    entry = manifest.referrer_descriptor()
+    if not registry_tracks_it:
+        _update_fallback(client, ref, want, add=entry)
+    return entry
+
+
+def detach_referrer(client: Client, ref: Reference, referrer: Manifest) -> bool:
+    """Remove ``referrer`` from its subject's fallback index; ``True`` if it was listed.
+
+    Call it after deleting a manifest with ``subject`` from a registry without the referrers
+    API, or the deleted manifest would still be listed (and the index would keep naming a
+    manifest that is gone). An index left empty stays, as an empty list.
+    """
+    if referrer.subject is None:
+        return False
+    return _update_fallback(client, ref, referrer.subject.digest, remove=str(referrer.digest))
+
+
+def _update_fallback(
+    client: Client,
+    ref: Reference,
+    subject: str,
+    *,
+    add: Descriptor | None = None,
+    remove: str | None = None,
+) -> bool:
+    """Read-modify-write the fallback index; ``True`` when it was written."""
+    tag = fallback_tag(subject)
+    with _lock_for(ref.domain, ref.path, tag):
+        current = _fallback_index(client, ref, subject, strict=add is not None)
+        if current is None and add is None:
+            return False
+        entries: list[Any] = list(current.json.get("manifests") or []) if current else []
+        digests = [e.get("digest") if isinstance(e, Mapping) else None for e in entries]
+        if add is not None:
+            if add.digest in digests:
+                return False
+            entries.append(add.to_dict())
+        if remove is not None:
+            if remove not in digests:
+                return False
+            entries = [e for e, d in zip(entries, digests, strict=True) if d != remove]
+        doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+        if current is not None and current.annotations:
+            doc["annotations"] = dict(current.annotations)
+        client.put_manifest(ref.with_tag(tag), canonical_json(doc), OCI_INDEX)
+        return True
+
+
+def _lock_for(domain: str, path: str, tag: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((domain, path, tag), threading.Lock())

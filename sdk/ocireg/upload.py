@@ -1,0 +1,401 @@
+"""Pushing blobs (distribution spec, "Pushing blobs"): skip, mount, monolithic, chunked.
+
+The order is the cheapest first:
+
+1. ``HEAD`` the blob; when the repository has it, nothing is sent (every peer does this).
+2. With ``mount_from`` on the same registry, ``POST ?mount=<digest>&from=<repo>``: ``201``
+   means mounted. A ``202`` opens an upload session whose ``Location`` is used for the upload
+   instead of a second POST (as regclient does).
+3. Otherwise ``POST`` opens a session, and the bytes go either
+
+   * monolithic: one ``PUT <location>&digest=`` streaming the file (the default, and the
+     fastest path: what curl, regclient and the test harness do), or
+   * chunked: ``PATCH`` requests of ``chunk_size`` bytes with ``Content-Range``, always to the
+     newest ``Location``, then an empty ``PUT <location>&digest=``. Used when ``chunk_size``
+     is given, when the blob is over :data:`CHUNKED_THRESHOLD`, or when the source cannot be
+     rewound. A ``416`` or a connection lost mid-``PATCH`` is recovered by asking the session
+     (``GET <location>`` -> ``204`` + ``Range``) how much it holds and going on from there.
+
+Any failure after the session opened, ``KeyboardInterrupt`` included, cancels it with
+``DELETE <location>`` so the registry is left with no stray upload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import re
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import quote, urlencode
+
+from .auth.scope import repository_scope
+from .blobs import BLOB_MEDIA_TYPE, head_blob
+from .digest import Digest
+from .errors import (
+    DeniedError,
+    DigestMismatchError,
+    NotFoundError,
+    RegistryError,
+    TransportError,
+    UnsupportedError,
+)
+from .manifests import Descriptor
+from .transport import raise_for_status
+
+if TYPE_CHECKING:
+    import requests
+
+    from .client import Client
+    from .reference import Reference
+
+__all__ = ["CHUNKED_THRESHOLD", "DEFAULT_CHUNK_SIZE", "push_blob"]
+
+log = logging.getLogger("ocireg.upload")
+
+#: Chunk size when chunking was not asked for but is needed (oras-py's default; one buffer of
+#: this size is the upload's only large allocation).
+DEFAULT_CHUNK_SIZE = 16 << 20
+#: Blobs above this go chunked even without ``chunk_size``: a lost connection then costs one
+#: chunk instead of the whole upload, and registries that cap one request's body (Quay near
+#: 20 GB, S3-backed ones at 5 GiB) still accept them. Below it one PUT is simplest and
+#: supported everywhere.
+CHUNKED_THRESHOLD = 4 << 30
+#: How often a chunked upload may ask the session where to go on (416, dropped PATCH).
+MAX_RECOVERIES = 5
+_PUSH = ("pull", "push")
+_READ_SIZE = 1 << 20
+_RANGE = re.compile(r"(?:bytes=)?(\d+)-(\d+)", re.ASCII)
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+
+
+class _Source:
+    """The bytes to push: in memory, or a binary file from its current position."""
+
+    def __init__(self, source: Source, size: int | None) -> None:
+        self.data: bytes | None = None
+        self.owned = False
+        if isinstance(source, bytes | bytearray | memoryview):
+            self.data = bytes(source)
+            self.file: BinaryIO = io.BytesIO(self.data)
+        elif isinstance(source, str | os.PathLike):
+            self.file = open(source, "rb")  # noqa: SIM115 - closed by close()
+            self.owned = True
+        else:
+            self.file = source
+        self.start = 0
+        self.seekable = False
+        measured: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            if self.file.seekable():
+                self.start = self.file.tell()
+                measured = self.file.seek(0, io.SEEK_END) - self.start
+                self.file.seek(self.start)
+                self.seekable = True
+        if size is not None and measured is not None and size != measured:
+            self.close()
+            raise ValueError(f"size {size} given, but the source holds {measured} bytes")
+        self.size = measured if measured is not None else size
+
+    def rewind(self, offset: int = 0) -> None:
+        if self.seekable:  # an unseekable source is read once, from where it is
+            self.file.seek(self.start + offset)
+
+    def read(self, n: int) -> bytes:
+        """Exactly ``n`` bytes unless the end comes first (pipes and sockets return less)."""
+        parts: list[bytes] = []
+        want = n
+        while want > 0:
+            piece = self.file.read(want)
+            if not piece:
+                break
+            parts.append(piece)
+            want -= len(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def digest(self) -> Digest:
+        """sha256 of the bytes, streamed once in 1 MiB reads; the position is kept."""
+        if self.data is not None:
+            return Digest.of(self.data)
+        h = hashlib.sha256()
+        self.rewind()
+        while piece := self.file.read(_READ_SIZE):
+            h.update(piece)
+        self.rewind()
+        return Digest("sha256", h.hexdigest())
+
+    def close(self) -> None:
+        if self.owned:
+            self.file.close()
+
+
+class _Session:
+    """An open upload session. Each response may move it to a new ``Location`` (often with
+    a new signed ``_state``), and only the newest is valid: so every step, the final PUT and
+    the DELETE of a failed upload read it from here."""
+
+    __slots__ = ("location",)
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+    def follow(self, resp: requests.Response) -> None:
+        self.location = resp.headers.get("Location") or self.location
+
+
+def push_blob(
+    client: Client,
+    ref: Reference,
+    source: Source,
+    *,
+    digest: str | None = None,
+    size: int | None = None,
+    mount_from: Reference | None = None,
+    chunk_size: int | None = None,
+) -> Descriptor:
+    """Upload a blob to ``ref``'s repository unless it is there already; returns its descriptor.
+
+    :param source: a path, bytes, or a binary file object read from its current position.
+    :param digest: the blob's digest if known; else it is computed by reading the source once
+        (a source that cannot be rewound is hashed while it is uploaded instead, so the
+        existence check and the mount are skipped).
+    :param size: the size if known; checked against the source when it can be measured.
+    :param mount_from: a repository on the same registry that may hold the blob; ignored
+        for another registry (mounting across registries is not possible).
+    :param chunk_size: upload in chunks of this many bytes (raised to the registry's
+        ``OCI-Chunk-Min-Length``).
+    """
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("chunk_size must be positive")
+    src = _Source(source, size)
+    try:
+        want = Digest.parse(digest) if digest else (src.digest() if src.seekable else None)
+        return _push(client, ref, src, want, mount_from, chunk_size)
+    finally:
+        src.close()
+
+
+def _push(
+    client: Client,
+    ref: Reference,
+    src: _Source,
+    want: Digest | None,
+    mount_from: Reference | None,
+    chunk_size: int | None,
+) -> Descriptor:
+    extra: tuple[str, ...] = ()
+    if mount_from is not None and mount_from.domain != ref.domain:
+        log.debug("not mounting from %s: another registry than %s", mount_from, ref.domain)
+        mount_from = None
+    if mount_from is not None and want is not None:
+        # One token for pull on the source and pull,push on the target (distribution checks both).
+        extra = (repository_scope(mount_from.path, "pull"),)
+    if want is not None:
+        with contextlib.suppress(NotFoundError):
+            found = head_blob(client, ref, str(want), actions=_PUSH, extra_scopes=extra)
+            log.debug("blob %s already in %s/%s", want, ref.domain, ref.path)
+            return found
+    if mount_from is not None and want is not None:
+        opened = _mount(client, ref, mount_from, want, extra)
+        if opened is None:  # mounted
+            if src.size is None:
+                return head_blob(client, ref, str(want), actions=_PUSH)
+            return _descriptor(want, src.size)
+    else:
+        opened = _open_session(client, ref)
+    with contextlib.closing(opened):
+        session, minimum = _Session(_location(opened, ref)), _min_chunk(opened)
+    try:
+        chunked = chunk_size is not None or want is None or src.size is None
+        if not chunked and src.size is not None and src.size > CHUNKED_THRESHOLD:
+            chunked = True
+        if chunked:
+            size = max(chunk_size or DEFAULT_CHUNK_SIZE, minimum)
+            total, computed = _patch_chunks(client, ref, src, session, size, want)
+            url = _with_digest(session.location, computed)
+            resp = _request(client, ref, "PUT", url, b"", {})
+        else:
+            assert want is not None and src.size is not None
+            computed, total = want, src.size
+            src.rewind()
+            body = src.data if src.data is not None else src.file
+            headers = {"Content-Length": str(total)}
+            url = _with_digest(session.location, computed)
+            resp = _request(client, ref, "PUT", url, body, headers)
+        _check(resp, ref, "finish upload", (201,))
+    except BaseException:
+        _cancel(client, ref, session.location)
+        raise
+    _verify_commit(resp, ref, computed)
+    return _descriptor(computed, total)
+
+
+def _mount(
+    client: Client, ref: Reference, source: Reference, want: Digest, extra: tuple[str, ...]
+) -> requests.Response | None:
+    """``None`` when mounted (201); else the 202 response that opened an upload session."""
+    query = urlencode([("mount", str(want)), ("from", source.path)], safe=":/")
+    path = f"/v2/{ref.path}/blobs/uploads/?{query}"
+    try:
+        resp = _request(client, ref, "POST", path, b"", {}, extra)
+        _check(resp, ref, "mount blob", (201, 202))
+    except (DeniedError, UnsupportedError) as exc:  # no pull on the source: upload instead
+        log.info("mounting %s from %s refused (%s); uploading", want, source, exc)
+        return _open_session(client, ref)
+    if resp.status_code == 202:
+        return resp
+    resp.close()
+    _verify_commit(resp, ref, want)
+    log.debug("mounted %s from %s into %s", want, source.path, ref.path)
+    return None
+
+
+def _open_session(client: Client, ref: Reference) -> requests.Response:
+    resp = _request(client, ref, "POST", f"/v2/{ref.path}/blobs/uploads/", b"", {})
+    _check(resp, ref, "start upload", (202,))
+    return resp
+
+
+def _patch_chunks(
+    client: Client,
+    ref: Reference,
+    src: _Source,
+    session: _Session,
+    chunk_size: int,
+    want: Digest | None,
+) -> tuple[int, Digest]:
+    """Send the source in chunks; returns the size and the digest (``want``, or for a
+    source that cannot be rewound and whose digest nobody knew, that of what was sent)."""
+    hasher = None if want is not None else hashlib.sha256()  # only for unrewindable sources
+    offset = recoveries = 0
+    src.rewind()
+    while chunk := src.read(chunk_size):
+        end = offset + len(chunk) - 1
+        headers = {"Content-Range": f"{offset}-{end}", "Content-Length": str(len(chunk))}
+        problem = None
+        try:
+            resp = _request(client, ref, "PATCH", session.location, chunk, headers)
+        except TransportError as exc:
+            if not src.seekable:
+                raise
+            problem = str(exc)
+        else:
+            with contextlib.closing(resp):
+                if resp.status_code == 416:
+                    problem = "416 Range Not Satisfiable"
+                else:
+                    _check(resp, ref, "PATCH blob upload", (202,))
+                    session.follow(resp)
+                    m = _RANGE.fullmatch(resp.headers.get("Range", "").strip())
+                    if m is not None and int(m.group(2)) != end:
+                        problem = f"registry holds bytes 0-{m.group(2)} after {offset}-{end}"
+        if problem is not None:
+            recoveries += 1
+            if not src.seekable or recoveries > MAX_RECOVERIES:
+                raise TransportError(
+                    f"PATCH blob upload {ref.domain}/{ref.path} at byte {offset}: {problem}; "
+                    f"gave up after {recoveries - 1} recoveries"
+                )
+            offset = _session_offset(client, ref, session)
+            log.info("upload to %s/%s: %s; resuming at %d", ref.domain, ref.path, problem, offset)
+            src.rewind(offset)
+            continue
+        if hasher is not None:
+            hasher.update(chunk)
+        offset = end + 1
+    if src.size is not None and offset != src.size:
+        raise ValueError(f"the source ended after {offset} of {src.size} bytes")
+    hashed = Digest("sha256", hasher.hexdigest()) if hasher is not None else want
+    assert hashed is not None
+    return offset, hashed
+
+
+def _session_offset(client: Client, ref: Reference, session: _Session) -> int:
+    """Ask an upload session how many bytes it holds: ``GET <location>`` -> 204 + Range."""
+    resp = _request(client, ref, "GET", session.location, None, {})
+    with contextlib.closing(resp):
+        _check(resp, ref, "upload status", (204,))
+        session.follow(resp)
+        m = _RANGE.fullmatch(resp.headers.get("Range", "").strip())
+        return int(m.group(2)) + 1 if m else 0
+
+
+def _request(
+    client: Client,
+    ref: Reference,
+    method: str,
+    url: str,
+    body: object,
+    headers: dict[str, str],
+    extra: tuple[str, ...] = (),
+) -> requests.Response:
+    # retry=False: a PATCH or body PUT cut midway leaves the session in an unknown state, so
+    # it must not be replayed blindly (the chunk loop asks the session instead).
+    if body is not None:
+        headers = {"Content-Type": BLOB_MEDIA_TYPE, "Content-Length": "0", **headers}
+    return client._request(
+        method,
+        ref,
+        url,
+        actions=_PUSH,
+        extra_scopes=extra,
+        headers=headers,
+        data=body,
+        retry=method in ("POST", "GET") or body == b"",
+    )
+
+
+def _check(resp: requests.Response, ref: Reference, operation: str, ok: tuple[int, ...]) -> None:
+    raise_for_status(resp, operation=operation, registry=ref.domain, target=ref.path, ok=ok)
+
+
+def _location(resp: requests.Response, ref: Reference) -> str:
+    location = resp.headers.get("Location")
+    if location:
+        return location
+    resp.close()
+    raise RegistryError(
+        f"start upload {ref.domain}/{ref.path}: {resp.status_code} without a Location",
+        status=resp.status_code,
+        operation="start upload",
+        registry=ref.domain,
+    )
+
+
+def _min_chunk(resp: requests.Response) -> int:
+    value = resp.headers.get("OCI-Chunk-Min-Length", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _with_digest(location: str, digest: Digest) -> str:
+    """``location`` verbatim (its ``_state`` and signatures untouched) plus ``digest=``."""
+    base, hash_sign, fragment = location.partition("#")
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}digest={quote(str(digest), safe=':')}{hash_sign}{fragment}"
+
+
+def _verify_commit(resp: requests.Response, ref: Reference, want: Digest) -> None:
+    header = resp.headers.get("Docker-Content-Digest")
+    resp.close()
+    if header and header.split(":", 1)[0] == want.algorithm and header != str(want):
+        raise DigestMismatchError(
+            f"push blob {ref.domain}/{ref.path}: registry stored {header}, not {want}",
+            expected=str(want),
+            actual=header,
+        )
+
+
+def _cancel(client: Client, ref: Reference, location: str) -> None:
+    """Drop an upload session; errors are ignored (the registry purges stale ones anyway)."""
+    with contextlib.suppress(Exception):
+        resp = client._request(
+            "DELETE", ref, location, actions=_PUSH, timeout=(5.0, 10.0), retry=False
+        )
+        resp.close()
+
+
+def _descriptor(digest: Digest, size: int | None) -> Descriptor:
+    return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=str(digest), size=size or 0)
