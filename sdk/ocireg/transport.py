@@ -618,6 +618,11 @@ def raise_for_status(
     if status in ok:
         return resp
     details = registry_errors(resp) if resp.request.method != "HEAD" else ()
+    if not details and status == 404 and resp.request.method == "HEAD":
+        # A HEAD answer has no body; the spec gives 404 on these endpoints one meaning.
+        for word, code in (("manifest", "MANIFEST_UNKNOWN"), ("blob", "BLOB_UNKNOWN")):
+            if word in operation.lower():
+                details = (RegistryErrorDetail(code, f"{word} unknown"),)
     resp.close()
     codes = "; ".join(f"{d.code}: {d.message}" if d.message else d.code for d in details)
     message = f"{operation} {registry}/{target}: {status}" + (f" {codes}" if codes else "")

@@ -1,0 +1,191 @@
+"""The ``ocireg`` command against real registries: output, exit codes, no secrets with -vv."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.images import Pusher
+from tests.fixtures.registry import Registry
+
+pytestmark = pytest.mark.live
+
+
+def ocireg(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run the real console entry point in a subprocess, as a user's shell would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIREG_", "DOCKER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "ocireg.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**full_env, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    """An empty HOME and docker config, so no credentials leak in from the machine."""
+    return {"HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path / ".docker")}
+
+
+def repo() -> str:
+    return f"cli/{uuid.uuid4().hex[:10]}"
+
+
+def test_parse_prints_json_and_rejects_bad_input() -> None:
+    out = ocireg("parse", "quay.io/org/app:1.0")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["canonical"] == "quay.io/org/app:1.0"
+    bad = ocireg("parse", "quay.io/Org/app")
+    assert bad.returncode == 2
+    assert "must be lowercase" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_tags_digest_and_inspect_in_open_mode(
+    registry_open: Registry, home: dict[str, str]
+) -> None:
+    name = repo()
+    pusher = Pusher(registry_open)
+    image = pusher.image(name, "1.0", labels={"team": "platform"})
+    pusher.tag(image, "1.1")
+    pusher.tag(image, "2.0-rc1")
+    ref = f"{registry_open.host}/{name}"
+
+    tags = ocireg("tags", ref, "--exclude", ".*-rc.*", env=home)
+    assert tags.returncode == 0, tags.stderr
+    assert tags.stdout.split() == ["1.0", "1.1"]
+
+    digest = ocireg("digest", f"{ref}:1.0", env=home)
+    assert digest.stdout.strip() == image.digest
+
+    inspect = ocireg("inspect", f"{ref}:1.0", "--json", env=home)
+    data = json.loads(inspect.stdout)
+    assert data["digest"] == image.digest
+    assert data["config"]["labels"] == {"team": "platform"}
+    assert len(data["layers"]) == 2
+
+    raw = ocireg("manifest", f"{ref}:1.0", "--raw", env=home)
+    assert raw.stdout.encode() == image.raw
+
+
+def test_unknown_tag_is_exit_3_with_the_registry_code(
+    registry_open: Registry, home: dict[str, str]
+) -> None:
+    out = ocireg("digest", f"{registry_open.host}/{repo()}:nope", env=home)
+    assert out.returncode == 3
+    assert "MANIFEST_UNKNOWN" in out.stderr or "NAME_UNKNOWN" in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_delete_one_of_four_tags_leaves_three_pulling(
+    registry_open: Registry, home: dict[str, str]
+) -> None:
+    name = repo()
+    pusher = Pusher(registry_open)
+    image = pusher.image(name, "a")
+    for tag in ("b", "c", "d"):
+        pusher.tag(image, tag)
+    ref = f"{registry_open.host}/{name}"
+
+    dry = ocireg("delete", f"{ref}:a", "--dry-run", env=home)
+    assert dry.returncode == 0, dry.stderr
+    assert "would untag" in dry.stdout
+    assert pusher.tags(name) == ["a", "b", "c", "d"]
+
+    done = ocireg("delete", f"{ref}:a", env=home)
+    assert done.returncode == 0, done.stderr
+    assert pusher.tags(name) == ["b", "c", "d"]
+    for tag in ("b", "c", "d"):
+        assert pusher.exists(name, tag)
+    assert pusher.exists(name, image.digest)
+
+
+def test_delete_disabled_is_exit_5_and_changes_nothing(
+    registry_no_delete: Registry, home: dict[str, str]
+) -> None:
+    name = repo()
+    pusher = Pusher(registry_no_delete)
+    pusher.image(name, "only")
+    out = ocireg("delete", f"{registry_no_delete.host}/{name}:only", env=home)
+    assert out.returncode == 5, out.stderr
+    assert "disabled" in out.stderr
+    assert pusher.tags(name) == ["only"]
+
+
+def test_token_mode_with_password_stdin_and_vv_leaks_no_secret(
+    registry_token: Registry, home: dict[str, str]
+) -> None:
+    name = repo()
+    Pusher(registry_token).image(name, "1.0")
+    user, password = registry_token.credentials("alice")
+    out = ocireg(
+        "tags",
+        f"{registry_token.host}/{name}",
+        "-vv",
+        "-u",
+        user,
+        "--password-stdin",
+        stdin=password + "\n",
+        env=home,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1.0"]
+    assert "GET http://" in out.stderr  # -v traced the requests
+    everything = out.stdout + out.stderr
+    assert password not in everything
+    assert "eyJ" not in everything  # no JWT
+    assert "Bearer ***" in everything or "Basic ***" in everything
+
+
+def test_wrong_password_is_exit_4(registry_basic: Registry, home: dict[str, str]) -> None:
+    out = ocireg(
+        "tags",
+        f"{registry_basic.host}/{repo()}",
+        "-u",
+        "alice",
+        "--password-stdin",
+        stdin="not-the-password\n",
+        env=home,
+    )
+    assert out.returncode == 4, out.stderr
+    assert "not-the-password" not in out.stderr
+
+
+def test_login_stores_in_config_and_auth_explain_names_it(
+    registry_basic: Registry, home: dict[str, str]
+) -> None:
+    user, password = registry_basic.credentials("alice")
+    login = ocireg(
+        "login", registry_basic.host, "-u", user, "--password-stdin", stdin=password, env=home
+    )
+    assert login.returncode == 0, login.stderr
+    config = json.loads((Path(home["DOCKER_CONFIG"]) / "config.json").read_text())
+    assert registry_basic.host in config["auths"]
+
+    explain = ocireg("auth", "explain", registry_basic.host, "--json", env=home)
+    info = json.loads(explain.stdout)
+    assert info["provider"] == "docker-config"
+    assert info["username"] == user
+    assert password not in explain.stdout
+
+    name = repo()
+    Pusher(registry_basic).image(name, "v1")
+    tags = ocireg("tags", f"{registry_basic.host}/{name}", env=home)  # no password given
+    assert tags.stdout.split() == ["v1"]
+
+    logout = ocireg("logout", registry_basic.host, env=home)
+    assert logout.returncode == 0
+    again = ocireg("tags", f"{registry_basic.host}/{name}", env=home)
+    assert again.returncode == 4
