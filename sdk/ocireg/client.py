@@ -144,18 +144,36 @@ class Client:
     # -- credentials -----------------------------------------------------------------------
 
     def _lookup_credentials(self, registry: str, repository: str | None) -> Credentials | None:
-        try:
-            result: Credentials | None = self.plugin_manager.hook.ocireg_get_credentials(
-                registry=registry, repository=repository
-            )
-        except PluginError:
-            raise
-        except Exception as exc:  # a plugin's bug must not leak its locals (secrets) upward
-            raise PluginError(
-                f"a credential provider failed for {registry}: {type(exc).__name__}",
-                plugin="unknown",
-            ) from None
-        return result
+        return self._ask_providers(registry, repository, [])[1]
+
+    def _ask_providers(
+        self, registry: str, repository: str | None, asked: list[str]
+    ) -> tuple[str | None, Credentials | None]:
+        """Ask the providers in pluggy's firstresult order; return who answered and what.
+
+        Done by hand rather than through the hook caller so the answering plugin is known
+        (for ``explain_credentials``) and a failing plugin is named in the error.
+        """
+        hook = self.plugin_manager.hook.ocireg_get_credentials
+        values = {"registry": registry, "repository": repository}
+        for impl in reversed(hook.get_hookimpls()):
+            asked.append(impl.plugin_name)
+            try:
+                found = cast(
+                    "Credentials | None",
+                    impl.function(**{name: values[name] for name in impl.argnames}),
+                )
+            except PluginError:
+                raise
+            except Exception as exc:  # a plugin's bug must not leak its locals (secrets)
+                raise PluginError(
+                    f"credential provider {impl.plugin_name} failed for {registry}: "
+                    f"{type(exc).__name__}",
+                    plugin=impl.plugin_name,
+                ) from None
+            if found is not None:
+                return impl.plugin_name, found
+        return None, None
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -518,21 +536,16 @@ class Client:
         where; never the secret. Providers are asked in the documented order."""
         registry = Reference.parse(f"{registry}/x").domain if "/" not in registry else registry
         asked: list[str] = []
-        hook = self.plugin_manager.hook.ocireg_get_credentials
-        for impl in reversed(hook.get_hookimpls()):  # pluggy's call order
-            asked.append(impl.plugin_name)
-            found = cast(
-                "Credentials | None", impl.function(registry=registry, repository=repository)
-            )
-            if found is not None:
-                return {
-                    "registry": registry,
-                    "provider": impl.plugin_name,
-                    "kind": found.kind,
-                    "username": getattr(found, "username", None),
-                    "source": found.source,
-                    "asked": asked,
-                }
+        provider, found = self._ask_providers(registry, repository, asked)
+        if found is not None:
+            return {
+                "registry": registry,
+                "provider": provider,
+                "kind": found.kind,
+                "username": getattr(found, "username", None),
+                "source": found.source,
+                "asked": asked,
+            }
         return {
             "registry": registry,
             "provider": None,

@@ -17,7 +17,8 @@ What we learnt from the fastest peers (REGISTRY-FACTS section 4) and do here:
    platforms share it. Each blob is skipped when the destination has it (HEAD), mounted when
    source and destination are on the same registry (crane, regclient: a ``mount=&from=`` POST
    moves no data), and otherwise streamed from the source GET straight into the destination
-   upload: no temporary file, and the reader checks the digest as the bytes pass.
+   upload: no temporary file, and the reader checks the digest as the bytes pass. The source
+   GET is sent only once an upload really needs the bytes, so a mount never opens it.
 
 Foreign and non-distributable layers (with ``urls``) are never copied, as crane does by
 default: registries accept manifests that point at them without holding the blob.
@@ -263,15 +264,19 @@ def _transfer_blob(
 ) -> tuple[_Outcome, int]:
     """Skip, mount or stream one blob; returns what happened and the bytes streamed.
 
-    The existence check asks for push (and, for a mount, pull on the source) up front, so
-    one token serves it, the mount or upload, and the manifest pushes that follow.
+    :func:`~ocireg.upload.push_blob` does the existence check (asking for push, and for a
+    mount pull on the source, so one token serves every blob and the manifest pushes) and
+    the mount itself; the source is opened only if it has to upload. Between registries an
+    unopened source therefore means "skipped". On one registry it could be either, so there
+    we HEAD first ourselves, spending one more HEAD per blob to report mounts truthfully.
     """
     from . import blobs
 
     mountable = src.domain == dst.domain and src.path != dst.path
-    extra = (repository_scope(src.path, "pull"),) if mountable else ()
-    if blobs.blob_exists(client, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
-        return _Outcome.SKIPPED, 0
+    if mountable:
+        extra = (repository_scope(src.path, "pull"),)
+        if blobs.blob_exists(client, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+            return _Outcome.SKIPPED, 0
     for attempt in range(1, _STREAM_ATTEMPTS + 1):
         source = _LazyBlob(client, src, desc)
         try:

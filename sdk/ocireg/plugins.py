@@ -8,19 +8,18 @@ do, to keep the built-in's place in the order); one whose name is an installed p
 replaces the installed one.
 
 Credential order is policy, not an accident of registration. pluggy calls ``tryfirst``
-implementations before the others, ``trylast`` ones after them, and within each group the
-last registered first (but first registered first among ``trylast`` ones). So the manager
-registers, in this order: the installed plugins (entry points, in reverse order of their
-names, so the same order on every run), then the plugins passed to the Client, then the
-built-in providers (all ``tryfirst``) in reverse. They answer in this order::
+implementations before the plain ones and ``trylast`` ones after them; within a group it
+calls the last registered first, except among ``trylast`` ones, where the first registered
+goes first. The manager registers so that the answer comes in this order::
 
     explicit (given to the Client) > environment > docker-config > containers-auth
-    > plugins passed to the Client (the last given first)
-    > installed plugins (entry points; by name, a to z, when none is tryfirst/trylast)
+    > plugins passed to the Client, in the order given
+    > installed plugins (entry points), in a fixed order (by name)
 
-A plugin's ``tryfirst`` moves it ahead of the other plugins but never ahead of the built-ins
-(they are registered last, so they are asked first); ``trylast`` moves it behind every other
-plugin. To put a plugin before a built-in source, block that built-in.
+The built-ins are all ``tryfirst`` and registered last, so a plugin's ``tryfirst`` moves it
+ahead of the other plugins but never ahead of the built-ins; ``trylast`` moves it behind the
+plain plugins. Within each of these groups, the plugins passed to the Client come before
+the installed ones. To put a plugin before a built-in source, block that built-in.
 
 A plugin answers only for the hosts it recognises and returns None otherwise.
 """
@@ -85,18 +84,31 @@ def get_plugin_manager(
         else:
             extra.append((plugin, plugin_name))
     # The built-in names are taken first so that no installed plugin can register under one;
-    # the built-ins are registered again at the end, to be asked first.
+    # the built-ins are registered again at the end, to be asked first. Plugins given to the
+    # Client go around the installed ones so that, in each group, they are asked before them
+    # and in the order given: pluggy asks plain and tryfirst implementations last registered
+    # first, but trylast ones first registered first.
     for name, plugin in builtins.items():
         _register(pm, plugin, name)
+    late = {id(plugin) for plugin, _ in extra if _credentials_trylast(pm, plugin)}
+    for plugin, plugin_name in extra:
+        if id(plugin) in late:
+            _register(pm, plugin, plugin_name)
     if load_entrypoints:
         _load_entrypoints(pm, {name for _, name in extra if name})
-    for plugin, plugin_name in extra:
-        _register(pm, plugin, plugin_name)
+    for plugin, plugin_name in reversed(extra):
+        if id(plugin) not in late:
+            _register(pm, plugin, plugin_name)
     for name in reversed(BUILTIN_NAMES):
         if pm.get_plugin(name) is builtins[name]:
             pm.unregister(name=name)
             _register(pm, builtins[name], name)
     return pm
+
+
+def _credentials_trylast(pm: pluggy.PluginManager, plugin: Any) -> bool:
+    opts = pm.parse_hookimpl_opts(plugin, "ocireg_get_credentials")
+    return bool(opts and opts.get("trylast"))
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
