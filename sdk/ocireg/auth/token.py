@@ -93,6 +93,7 @@ def fetch_token(
     timeout: float | tuple[float, float],
     verify: bool | str = True,
     cert: str | tuple[str, str] | None = None,
+    proxies: dict[str, str] | None = None,
 ) -> Token:
     """Ask the challenge's realm for a token covering ``scopes``.
 
@@ -109,7 +110,9 @@ def fetch_token(
     try:
         resp = None
         if isinstance(creds, IdentityToken):
-            resp = _oauth2_post(session, realm, service, scopes, creds, timeout, verify, cert)
+            resp = _oauth2_post(
+                session, realm, service, scopes, creds, timeout, verify, cert, proxies
+            )
             if resp.status_code in (404, 405):
                 # Token servers without the OAuth2 endpoint (ggcr falls back the same way).
                 resp = None
@@ -125,7 +128,13 @@ def fetch_token(
             elif isinstance(creds, IdentityToken):
                 auth = (creds.username, creds.token)
             resp = session.get(
-                realm, params=params, auth=auth, timeout=timeout, verify=verify, cert=cert
+                realm,
+                params=params,
+                auth=auth,
+                timeout=timeout,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
             )
     except Exception as exc:  # requests.RequestException and friends
         raise TransportError(f"token request to {host} failed: {type(exc).__name__}") from exc
@@ -167,6 +176,7 @@ def _oauth2_post(
     timeout: float | tuple[float, float],
     verify: bool | str = True,
     cert: str | tuple[str, str] | None = None,
+    proxies: dict[str, str] | None = None,
 ) -> requests.Response:
     form = {
         "grant_type": "refresh_token",
@@ -176,7 +186,9 @@ def _oauth2_post(
     }
     if service:
         form["service"] = service
-    return session.post(realm, data=form, timeout=timeout, verify=verify, cert=cert)
+    return session.post(
+        realm, data=form, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+    )
 
 
 class TokenCache:
