@@ -189,3 +189,84 @@ def test_login_stores_in_config_and_auth_explain_names_it(
     assert logout.returncode == 0
     again = ocireg("tags", f"{registry_basic.host}/{name}", env=home)
     assert again.returncode == 4
+
+
+def test_catalog_ping_config_and_referrers(registry_open: Registry, home: dict[str, str]) -> None:
+    name = repo()
+    image = Pusher(registry_open).image(name, "1.0", created="2023-05-06T07:08:09Z")
+    ref = f"{registry_open.host}/{name}"
+
+    ping = ocireg("ping", registry_open.host, "--json", env=home)
+    assert ping.returncode == 0, ping.stderr
+    assert json.loads(ping.stdout)["status"] == 200
+
+    catalog = ocireg("catalog", registry_open.host, env=home)
+    assert name in catalog.stdout.split()
+
+    config = ocireg("config", f"{ref}:1.0", env=home)
+    assert json.loads(config.stdout)["created"] == "2023-05-06T07:08:09Z"
+
+    details = ocireg("tags", ref, "--details", "--json", env=home)
+    (row,) = json.loads(details.stdout)["tags"]
+    assert row["digest"] == image.digest
+    assert row["created"] == "2023-05-06T07:08:09Z"
+
+    referrers = ocireg("referrers", f"{ref}:1.0", "--json", env=home)
+    assert referrers.returncode == 0, referrers.stderr
+    assert json.loads(referrers.stdout)["referrers"] == []
+
+
+def test_blob_put_head_get_round_trip(
+    registry_open: Registry, home: dict[str, str], tmp_path: Path
+) -> None:
+    name = repo()
+    source = tmp_path / "layer.bin"
+    source.write_bytes(os.urandom(300_000))
+    ref = f"{registry_open.host}/{name}"
+
+    put = ocireg("blob", "put", ref, str(source), "--json", env=home)
+    assert put.returncode == 0, put.stderr
+    digest = json.loads(put.stdout)["digest"]
+
+    head = ocireg("blob", "head", f"{ref}@{digest}", env=home)
+    assert head.stdout.split() == [digest, "300000"]
+
+    out = tmp_path / "copy.bin"
+    get = ocireg("blob", "get", f"{ref}@{digest}", "-o", str(out), env=home)
+    assert get.returncode == 0, get.stderr
+    assert out.read_bytes() == source.read_bytes()
+    assert get.stderr == ""  # no progress bar on a pipe
+
+    missing = ocireg("blob", "head", f"{ref}@sha256:{'0' * 64}", env=home)
+    assert missing.returncode == 3
+    assert "BLOB_UNKNOWN" in missing.stderr
+
+
+def test_copy_and_prune(registry_open: Registry, home: dict[str, str]) -> None:
+    name = repo()
+    pusher = Pusher(registry_open)
+    for i, day in enumerate(("01", "02", "03", "04")):
+        pusher.image(name, f"build-{i}", created=f"2024-01-{day}T00:00:00Z")
+    pusher.image(name, "release", created="2023-01-01T00:00:00Z")
+    ref = f"{registry_open.host}/{name}"
+
+    copied = ocireg("copy", f"{ref}:build-3", f"{ref}-mirror:build-3", "--json", env=home)
+    assert copied.returncode == 0, copied.stderr
+    assert json.loads(copied.stdout)["blobs_mounted"] > 0
+    assert pusher.tags(f"{name}-mirror") == ["build-3"]
+
+    dry = ocireg(
+        "prune", ref, "--match", "build-.*", "--keep-latest", "2", "--dry-run", "--json", env=home
+    )
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert sorted(p["tag"] for p in plan["deleted"]) == ["build-0", "build-1"]
+    assert pusher.tags(name) == ["build-0", "build-1", "build-2", "build-3", "release"]
+
+    real = ocireg("prune", ref, "--match", "build-.*", "--keep-latest", "2", env=home)
+    assert real.returncode == 0, real.stderr
+    assert pusher.tags(name) == ["build-2", "build-3", "release"]
+
+    bad = ocireg("prune", ref, "--older-than", "soon", env=home)
+    assert bad.returncode == 2
+    assert "invalid age" in bad.stderr
