@@ -1,0 +1,353 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) ocireg contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: registry_manifest_info
+short_description: Inspect an image manifest in an OCI / Docker registry
+version_added: 0.1.0
+description:
+  - Fetches the manifest of a tag or digest and returns its digest, media type and size, the
+    parsed manifest, the platforms of a multi-platform index, and the config and layers of an
+    image.
+  - A tag or repository that does not exist is reported with RV(exists=false), not as a failure.
+  - Never changes anything on the registry.
+author:
+  - ocireg maintainers (@ocireg)
+extends_documentation_fragment:
+  - ocireg.registry.registry
+  - ocireg.registry.attributes
+  - ocireg.registry.attributes.INFO_MODULE
+  - ocireg.registry.attributes.ACTIONGROUP_REGISTRY
+options:
+  reference:
+    description:
+      - The image, with its registry host and a tag or digest, for example
+        V(127.0.0.1:5000/team/app:1.0), V(quay.io/org/app@sha256:...) or V(alpine:3.20).
+    type: str
+    required: true
+    aliases:
+      - image
+  platform:
+    description:
+      - When O(reference) is a multi-platform index, return the image for this platform
+        (V(os/architecture[/variant]), for example V(linux/arm64)), chosen as C(docker pull --platform)
+        chooses; the index's digest is in RV(index_digest).
+      - When O(reference) is a single image, it must be for this platform.
+      - The task fails, listing the available platforms, when none matches.
+    type: str
+seealso:
+  - module: ocireg.registry.registry_tag_info
+  - module: community.docker.docker_image_info
+"""
+
+EXAMPLES = r"""
+- name: Look up an image
+  ocireg.registry.registry_manifest_info:
+    reference: registry.example.com/team/app:1.0
+  delegate_to: localhost
+  register: app
+
+- name: Show its digest and when it was built
+  ansible.builtin.debug:
+    msg: "{{ app.digest }} built {{ app.config.created }}"
+  when: app.exists and app.config is not none
+
+- name: Find the arm64 image of a multi-platform tag
+  ocireg.registry.registry_manifest_info:
+    reference: registry.example.com/team/app:multi
+    platform: linux/arm64
+    username: "{{ registry_user }}"
+    password: "{{ registry_password }}"
+  delegate_to: localhost
+  register: arm64
+
+- name: Pin the deployment to that image by digest
+  ansible.builtin.set_fact:
+    app_image: "registry.example.com/team/app@{{ arm64.digest }}"
+
+- name: Check whether a tag exists, without failing when it does not
+  ocireg.registry.registry_manifest_info:
+    reference: registry.example.com/team/app:not-pushed-yet
+  delegate_to: localhost
+  register: maybe
+
+- name: Say so
+  ansible.builtin.debug:
+    msg: "{{ 'present' if maybe.exists else 'absent' }}"
+"""
+
+RETURN = r"""
+reference:
+  description: The reference as the SDK understood it, fully qualified.
+  returned: always
+  type: str
+  sample: 127.0.0.1:5000/team/app:1.0
+exists:
+  description:
+    - Whether the manifest exists. When V(false), the other keys are V(null) or empty.
+  returned: always
+  type: bool
+  sample: true
+digest:
+  description: The manifest's digest (of the platform's image when O(platform) chose one from an index).
+  returned: always
+  type: str
+  sample: sha256:0b4d1f3c9dd2d8a1a1b4c12a3b0b3d8ad6c2e6b0a3a5cb47df9a2d0d3d48e8e1
+media_type:
+  description: The manifest's media type.
+  returned: always
+  type: str
+  sample: application/vnd.oci.image.manifest.v1+json
+size:
+  description: The manifest's size in bytes.
+  returned: always
+  type: int
+  sample: 1024
+index_digest:
+  description: The digest of the index O(platform) chose the image from; V(null) otherwise.
+  returned: always
+  type: str
+  sample: sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+manifest:
+  description: The manifest itself, parsed.
+  returned: always
+  type: dict
+  sample:
+    schemaVersion: 2
+    mediaType: application/vnd.oci.image.manifest.v1+json
+    config:
+      mediaType: application/vnd.oci.image.config.v1+json
+      digest: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
+      size: 1470
+    layers: []
+platforms:
+  description: For an index, its children; empty for an image.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    os:
+      description: The operating system, V(unknown) for attestation manifests.
+      type: str
+      sample: linux
+    architecture:
+      description: The CPU architecture.
+      type: str
+      sample: arm64
+    variant:
+      description: The CPU variant, V(null) when none is given.
+      type: str
+      sample: v8
+    platform:
+      description: The platform as text, V(null) for a child without platform.
+      type: str
+      sample: linux/arm64/v8
+    digest:
+      description: The child manifest's digest.
+      type: str
+      sample: sha256:2b4d1f3c9dd2d8a1a1b4c12a3b0b3d8ad6c2e6b0a3a5cb47df9a2d0d3d48e8e1
+    media_type:
+      description: The child manifest's media type.
+      type: str
+      sample: application/vnd.oci.image.manifest.v1+json
+    size:
+      description: The child manifest's size in bytes.
+      type: int
+      sample: 1024
+config:
+  description:
+    - For an image, what its config says; V(null) for an index, or an artifact whose config is not JSON.
+  returned: always
+  type: dict
+  contains:
+    digest:
+      description: The config blob's digest.
+      type: str
+      sample: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
+    media_type:
+      description: The config blob's media type.
+      type: str
+      sample: application/vnd.oci.image.config.v1+json
+    size:
+      description: The config blob's size in bytes.
+      type: int
+      sample: 1470
+    created:
+      description: When the image was built (RFC 3339), if the config says.
+      type: str
+      sample: "2024-05-01T12:00:00Z"
+    os:
+      description: The operating system the image is for.
+      type: str
+      sample: linux
+    architecture:
+      description: The CPU architecture the image is for.
+      type: str
+      sample: amd64
+    variant:
+      description: The CPU variant, if any.
+      type: str
+      sample: v8
+    labels:
+      description: The image labels.
+      type: dict
+      sample: {"org.opencontainers.image.version": "1.0"}
+    env:
+      description: The environment variables, as C(NAME=value) strings.
+      type: list
+      elements: str
+      sample: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    entrypoint:
+      description: The entrypoint, if any.
+      type: list
+      elements: str
+      sample: ["/docker-entrypoint.sh"]
+    cmd:
+      description: The default command, if any.
+      type: list
+      elements: str
+      sample: ["nginx", "-g", "daemon off;"]
+layers:
+  description: For an image, its layers in order; empty for an index.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    digest:
+      description: The layer's digest.
+      type: str
+      sample: sha256:4f4fb700ef54461cfa02571ae0db9a0dc1e0cdb5577484a6d75e68dc38e8acc1
+    size:
+      description: The layer's size in bytes.
+      type: int
+      sample: 3623807
+    media_type:
+      description: The layer's media type.
+      type: str
+      sample: application/vnd.oci.image.layer.v1.tar+gzip
+error_type:
+  description: When the task failed, the kind of error, for example C(AuthenticationError), C(DeniedError) or C(UnsupportedError).
+  returned: failure
+  type: str
+  sample: DeniedError
+error_code:
+  description: When the task failed because of the registry's answer, the registry's first error code, else V(null).
+  returned: failure
+  type: str
+  sample: DENIED
+http_status:
+  description: When the task failed because of the registry's answer, its HTTP status, else V(null).
+  returned: failure
+  type: int
+  sample: 403
+"""
+
+from ansible_collections.ocireg.registry.plugins.module_utils._module import (
+    make_client,
+    parse_reference,
+    registry_module,
+    sdk_errors,
+)
+from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
+    ImageIndex,
+    ImageManifest,
+    NotFoundError,
+    Platform,
+)
+from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
+    config_summary,
+    read_config,
+)
+
+
+def _child(descriptor):
+    platform = descriptor.platform
+    return dict(
+        os=platform.os if platform else None,
+        architecture=platform.architecture if platform else None,
+        variant=platform.variant if platform else None,
+        platform=str(platform) if platform else None,
+        digest=descriptor.digest,
+        media_type=descriptor.media_type,
+        size=descriptor.size,
+    )
+
+
+def _check_platform(module, ref, want, config, result):
+    """A single image asked for by platform must be for that platform."""
+    have = None
+    if config and config.get("os") and config.get("architecture"):
+        have = Platform(config["os"], config["architecture"], config.get("variant") or None)
+    if have is not None and not have.matches(want):
+        result.update(msg="%s is a single-platform image for %s, not %s" % (ref, have, want),
+                      error_type="ValueError", error_code=None, http_status=None)
+        module.fail_json(**result)
+
+
+def inspect(module, client, ref, platform, result):
+    try:
+        manifest = client.get_manifest(ref)
+    except NotFoundError:
+        return  # exists stays false
+    if platform is not None and isinstance(manifest, ImageIndex):
+        child = manifest.select(platform)
+        result["index_digest"] = str(manifest.digest)
+        manifest = client.get_manifest(ref.with_digest(child.digest))
+    result.update(
+        exists=True,
+        digest=str(manifest.digest),
+        media_type=manifest.media_type,
+        size=manifest.size,
+        manifest=dict(manifest.json),
+    )
+    if isinstance(manifest, ImageIndex):
+        result["platforms"] = [_child(d) for d in manifest.manifests]
+    elif isinstance(manifest, ImageManifest):
+        config = read_config(client, ref, manifest)
+        if platform is not None:
+            _check_platform(module, ref, platform, config, result)
+        summary = dict(digest=manifest.config.digest, media_type=manifest.config.media_type, size=manifest.config.size)
+        details = config_summary(config)
+        if details is not None:
+            summary.update(details)
+        result["config"] = summary
+        result["layers"] = [dict(digest=d.digest, size=d.size, media_type=d.media_type) for d in manifest.layers]
+
+
+def main():
+    module = registry_module(
+        dict(
+            reference=dict(type="str", required=True, aliases=["image"]),
+            platform=dict(type="str"),
+        ),
+    )
+    ref = parse_reference(module, module.params["reference"], "reference", want_tag_or_digest=True)
+    result = dict(
+        changed=False,
+        reference=str(ref),
+        exists=False,
+        digest=None,
+        media_type=None,
+        size=None,
+        index_digest=None,
+        manifest=None,
+        platforms=[],
+        config=None,
+        layers=[],
+    )
+    with sdk_errors(module, result):
+        platform = module.params["platform"]
+        platform = Platform.parse(platform) if platform else None
+        with make_client(module, ref) as client:
+            inspect(module, client, ref, platform, result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

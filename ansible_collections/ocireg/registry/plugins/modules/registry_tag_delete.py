@@ -1,0 +1,354 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) ocireg contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: registry_tag_delete
+short_description: Delete tags from a repository in an OCI / Docker registry, safely
+version_added: 0.1.0
+description:
+  - Deletes exactly the chosen tags of one repository, either named in O(tags) or selected by
+    a retention policy (O(patterns), O(excludes), O(keep_latest), O(older_than)).
+  - Other tags keep working. Deleting a tag by digest would delete every tag on that digest,
+    so each tag is removed by the ocireg SDK's safe C(delete_tag), which picks the least
+    destructive way the registry supports. A manifest that a tag that stays still uses,
+    directly or as the child of an index, is never removed; O(shared_digest) says what happens
+    to chosen tags on such manifests. No option deletes a manifest regardless.
+  - A manifest goes with its last tag. Indexes are deleted before the images they list, so
+    deleting an index tag and the tags of its images removes them all.
+  - Before it changes anything the module plans every tag (with read-only requests), so a
+    registry that has deletes disabled, or O(shared_digest=fail), fails the task before any
+    change. Check mode reports this plan and changes nothing; the real run carries it out and
+    reports the same result.
+  - Deleting tags and manifests does not free storage until the registry runs its garbage
+    collection, and cannot be undone.
+author:
+  - ocireg maintainers (@ocireg)
+extends_documentation_fragment:
+  - ocireg.registry.registry
+  - ocireg.registry.attributes
+  - ocireg.registry.attributes.ACTIONGROUP_REGISTRY
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sends only requests that change nothing (C(GET), C(HEAD), and C(DELETE) of random names
+        that cannot exist, to learn whether the registry allows deletes), and returns the
+        result the real run would.
+  diff_mode:
+    support: full
+    details:
+      - The repository's tags before and after.
+  idempotent:
+    support: full
+    details:
+      - Tags already gone are reported in RV(not_found) and do not count as a change.
+options:
+  repository:
+    description:
+      - The repository, with its registry host, without tag or digest, for example
+        V(quay.io/org/app) or V(127.0.0.1:5000/team/app).
+    type: str
+    required: true
+    aliases:
+      - name
+  tags:
+    description:
+      - The tags to delete. Tags that do not exist are reported in RV(not_found).
+      - Mutually exclusive with the selection options O(patterns), O(excludes),
+        O(keep_latest) and O(older_than).
+    type: list
+    elements: str
+  patterns:
+    description:
+      - Selects the candidates for deletion, the tags that match any of these regular
+        expressions (the whole tag must match), or all tags when none is given, minus O(excludes).
+      - Referrers fallback tags (C(sha256-<hex>), the lists of signatures and SBOMs on
+        registries without the referrers API) are never candidates; name them in O(tags)
+        to delete them.
+    type: list
+    elements: str
+  excludes:
+    description:
+      - Tags that match any of these regular expressions (whole tag) are never candidates
+        for deletion.
+    type: list
+    elements: str
+  keep_latest:
+    description:
+      - Keeps the candidates' tags on the N newest distinct images, ranked by the C(created)
+        time of their image config. Several tags on one image count as one image; images
+        without a creation time rank oldest.
+      - This is the "never fewer than N" reading of GitLab's cleanup policy. O(older_than)
+        only narrows what is deleted among the other candidates, so the N newest images stay
+        even when they are older than O(older_than). Without O(older_than), every other
+        candidate is deleted.
+    type: int
+  older_than:
+    description:
+      - Of the candidates not kept by O(keep_latest), deletes only those whose image is older
+        than this; without it, all of them are deleted.
+      - A number and a unit C(s), C(m), C(h), C(d) or C(w), or several of them, for example
+        V(30d), V(12h), V(2w) or V(1w2d). Images without a creation time are never deleted by age.
+    type: str
+  shared_digest:
+    description:
+      - What to do with a chosen tag whose manifest is still needed by a tag that stays,
+        because it points at the same manifest or at an index that lists it.
+      - V(untag) deletes the tag and leaves the manifest for the other tag.
+      - V(skip) leaves the tag and reports it in RV(skipped).
+      - V(fail) fails the task before anything is changed.
+    type: str
+    choices:
+      - untag
+      - skip
+      - fail
+    default: untag
+  delete_referrers:
+    description:
+      - Whether the referrers (signatures, SBOMs, attestations whose C(subject) it is) of a
+        manifest that is really removed are deleted with it, and with them an emptied
+        referrers fallback tag. Referrers of manifests that stay are never touched.
+    type: bool
+    default: false
+seealso:
+  - module: ocireg.registry.registry_tag_info
+  - module: ocireg.registry.registry_manifest_info
+  - module: community.docker.docker_image_remove
+  - name: GitLab cleanup policies
+    description: The "keep N, delete older than" reading that O(keep_latest) and O(older_than) follow.
+    link: https://docs.gitlab.com/ee/user/packages/container_registry/reduce_container_registry_storage.html
+"""
+
+EXAMPLES = r"""
+- name: Delete two tags; other tags on the same images keep working
+  ocireg.registry.registry_tag_delete:
+    repository: registry.example.com/team/app
+    tags:
+      - 1.0-rc1
+      - 1.0-rc2
+  delegate_to: localhost
+  register: deleted
+
+- name: Show what went
+  ansible.builtin.debug:
+    msg: "deleted {{ deleted.deleted }}, already gone {{ deleted.not_found }}"
+
+# Retention, the "never fewer than N" reading (GitLab's cleanup policy): of the tags that
+# look like build numbers, keep those of the 3 newest images whatever their age, and of
+# the others delete those older than 30 days. With builds b1 .. b6 made 10, 20, ... 60
+# days ago, b1, b2 and b3 stay (newest three) and b4, b5 and b6 go. 'latest' matches no
+# pattern, so it stays too.
+- name: Clean up old build tags
+  ocireg.registry.registry_tag_delete:
+    repository: registry.example.com/team/app
+    username: "{{ registry_user }}"
+    password: "{{ registry_password }}"
+    patterns:
+      - 'b[0-9]+'
+    keep_latest: 3
+    older_than: 30d
+  delegate_to: localhost
+  register: cleanup
+
+- name: Preview a cleanup of feature branch tags, leaving shared images alone
+  ocireg.registry.registry_tag_delete:
+    repository: registry.example.com/team/app
+    patterns:
+      - 'feature-.*'
+    excludes:
+      - 'feature-keep-.*'
+    shared_digest: skip
+    delete_referrers: true
+  delegate_to: localhost
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Show the tags that would stay because other tags use their images
+  ansible.builtin.debug:
+    msg: "{{ preview.skipped | map(attribute='tag') | list }}"
+"""
+
+RETURN = r"""
+repository:
+  description: The repository, fully qualified.
+  returned: always
+  type: str
+  sample: 127.0.0.1:5000/team/app
+deleted:
+  description: The tags deleted (in check mode, that would be deleted), sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: ["b4", "b5", "b6"]
+skipped:
+  description: Chosen tags left in place because of O(shared_digest=skip).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: The tag.
+      type: str
+      sample: feature-x
+    digest:
+      description: The digest of its manifest.
+      type: str
+      sample: sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+    reason:
+      description: Which tags that stay need the manifest.
+      type: str
+      sample: its manifest is still needed by latest
+not_found:
+  description: Tags named in O(tags) that do not exist (already deleted), sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: ["1.0-rc1"]
+deleted_manifests:
+  description:
+    - The digests of the manifests removed with their last tag, sorted. A manifest that a
+      tag that stays still uses is not among them.
+  returned: always
+  type: list
+  elements: str
+  sample: ["sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b"]
+deleted_referrers:
+  description: With O(delete_referrers=true), the referrers deleted with their subject.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    subject:
+      description: The digest of the removed manifest the referrer referred to.
+      type: str
+      sample: sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+    digest:
+      description: The referrer's digest.
+      type: str
+      sample: sha256:0b4d1f3c9dd2d8a1a1b4c12a3b0b3d8ad6c2e6b0a3a5cb47df9a2d0d3d48e8e1
+    artifact_type:
+      description: The referrer's artifact type.
+      type: str
+      sample: application/vnd.dev.cosign.artifact.sig.v1+json
+diff:
+  description: The repository's tags before and after.
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: Before the task.
+      type: dict
+      sample: {"tags": ["b1", "b2", "latest"]}
+    after:
+      description: After the task.
+      type: dict
+      sample: {"tags": ["b2", "latest"]}
+error_type:
+  description: When the task failed, the kind of error, for example C(AuthenticationError), C(DeniedError) or C(UnsupportedError).
+  returned: failure
+  type: str
+  sample: DeniedError
+error_code:
+  description: When the task failed because of the registry's answer, the registry's first error code, else V(null).
+  returned: failure
+  type: str
+  sample: DENIED
+http_status:
+  description: When the task failed because of the registry's answer, its HTTP status, else V(null).
+  returned: failure
+  type: int
+  sample: 403
+"""
+
+from ansible_collections.ocireg.registry.plugins.module_utils._module import (
+    make_client,
+    parse_reference,
+    registry_module,
+    sdk_errors,
+)
+from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
+    TagDeletion,
+    list_tags,
+)
+
+SELECTION = ["patterns", "excludes", "keep_latest", "older_than"]
+
+
+def main():
+    module = registry_module(
+        dict(
+            repository=dict(type="str", required=True, aliases=["name"]),
+            tags=dict(type="list", elements="str"),
+            patterns=dict(type="list", elements="str"),
+            excludes=dict(type="list", elements="str"),
+            keep_latest=dict(type="int"),
+            older_than=dict(type="str"),
+            shared_digest=dict(type="str", default="untag", choices=["untag", "skip", "fail"]),
+            delete_referrers=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=[["tags", option] for option in SELECTION],
+        required_one_of=[["tags"] + SELECTION],
+    )
+    params = module.params
+    if params["keep_latest"] is not None and params["keep_latest"] < 0:
+        module.fail_json(msg="keep_latest must be 0 or more, got %d" % params["keep_latest"])
+    repo = parse_reference(module, params["repository"], "repository", want_tag_or_digest=False)
+    result = dict(
+        changed=False,
+        repository=repo.repository,
+        deleted=[],
+        skipped=[],
+        not_found=[],
+        deleted_manifests=[],
+        deleted_referrers=[],
+    )
+    with sdk_errors(module, result):
+        with make_client(module, repo) as client:
+            tags = list_tags(client, repo)[1]
+            job = TagDeletion(client, repo, tags)
+            if params["tags"] is not None:
+                chosen = job.choose_explicit(params["tags"])
+            else:
+                chosen = job.choose_selection(
+                    params["patterns"], params["excludes"], params["keep_latest"], params["older_than"]
+                )
+            refusal = job.plan(chosen, params["shared_digest"], params["delete_referrers"])
+            if refusal is not None:
+                result.update(
+                    msg="cannot delete tags of %s: %s; nothing was changed (distribution: set"
+                        " REGISTRY_STORAGE_DELETE_ENABLED=true to allow deletes)" % (repo.repository, refusal),
+                    error_type="UnsupportedError",
+                    error_code="UNSUPPORTED",
+                    http_status=None,
+                )
+                module.fail_json(**result)
+            if job.skipped and params["shared_digest"] == "fail":
+                result.update(job.result())
+                result.update(
+                    msg="nothing was changed: shared_digest=fail and %s"
+                        % "; ".join("tag %s: %s" % (s["tag"], s["reason"]) for s in job.skipped),
+                    error_type="SharedDigestError",
+                    error_code=None,
+                    http_status=None,
+                )
+                result["deleted"] = []
+                module.fail_json(**result)
+            result.update(job.result())
+            if module._diff:
+                result["diff"] = job.diff()
+            if not module.check_mode:
+                job.execute(result)
+                result.update(not_found=sorted(job.not_found))
+            result["changed"] = bool(result["deleted"] or result["deleted_referrers"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
