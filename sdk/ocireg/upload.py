@@ -60,8 +60,8 @@ log = logging.getLogger("ocireg.upload")
 DEFAULT_CHUNK_SIZE = 16 << 20
 #: Blobs above this go chunked even without ``chunk_size``: a lost connection then costs one
 #: chunk instead of the whole upload, and registries that cap one request's body (Quay near
-#: 20 GB, S3-backed ones at 5 GiB) still accept them. Below it one PUT is simplest and
-#: supported everywhere.
+#: 20 GB, per oras-py) still accept them. Below it one streamed PUT: supported everywhere,
+#: and on distribution 2.8 about 5 % faster than 16 MiB chunks (benchmarks/bench_blobs.py).
 CHUNKED_THRESHOLD = 4 << 30
 #: How often a chunked upload may ask the session where to go on (416, dropped PATCH).
 MAX_RECOVERIES = 5

@@ -242,6 +242,19 @@ def test_cross_repository_mount_in_token_mode(registry_token: Registry) -> None:
     assert both
 
 
+def test_mount_refused_with_202_reuses_that_upload_session(
+    recorded: tuple[Client, RecordingSession], registry_open: Registry
+) -> None:
+    client, session = recorded
+    data = os.urandom(50 * KiB)
+    empty_source, target = repo(registry_open, "no-such-blob"), repo(registry_open, "mount-202")
+    desc = client.push_blob(target, data, mount_from=empty_source)
+    assert desc.digest == sha256(data)
+    sent = [(m, s, "mount=" in url) for m, url, s in session.to_registry(registry_open)]
+    # One POST only: the mount's 202 opened the session the PUT then used.
+    assert sent == [("HEAD", 404, False), ("POST", 202, True), ("PUT", 201, False)]
+
+
 def test_push_of_an_existing_blob_sends_only_a_head(
     recorded: tuple[Client, RecordingSession], registry_open: Registry
 ) -> None:

@@ -5,11 +5,13 @@ response, so a body shorter than its Content-Length is a dropped connection to t
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import io
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +21,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from ocireg import Client, DigestMismatchError, RegistryError, TransportError, blobs
+from ocireg import Client, DigestMismatchError, ManifestError, RegistryError, TransportError, blobs
+from ocireg.manifests import Descriptor
 from ocireg.reference import Reference
 
 REPO = "test/repo"
@@ -123,7 +126,9 @@ def test_cut_connection_is_resumed_with_range(fake: HTTPServer, client: Client) 
 def test_server_ignoring_range_restarts_and_skips_the_prefix(
     fake: HTTPServer, client: Client
 ) -> None:
-    serve_blob(fake, honour_range=False, send=lambda n, start: 2 * MiB if n == 1 else len(BLOB))
+    # Cut off the 1 MiB read grid, so a restart drops part of a read and keeps the rest.
+    cut = 2 * MiB + 12345
+    serve_blob(fake, honour_range=False, send=lambda n, start: cut if n == 1 else len(BLOB))
     with client.open_blob(ref_of(fake), DIGEST) as reader:
         assert b"".join(reader) == BLOB
     assert len(blob_gets(fake)) == 2
@@ -218,6 +223,21 @@ def test_interrupted_pull_removes_its_temp_file(
     assert dest.read_bytes() == b"keep me"
 
 
+def test_reader_dropped_without_close_stops_its_hash_thread(
+    fake: HTTPServer, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "THREADED_HASH_MIN", 0)
+    serve_blob(fake)
+    reader = client.open_blob(ref_of(fake), DIGEST)
+    assert len(reader.read(10)) == 10
+    hashing = [t for t in threading.enumerate() if t.name == "ocireg-blob-hash"]
+    assert len(hashing) == 1
+    del reader
+    gc.collect()
+    hashing[0].join(timeout=5)
+    assert not hashing[0].is_alive()
+
+
 @pytest.mark.usefixtures("hash_mode")
 def test_pull_blob_writes_the_verified_blob(
     fake: HTTPServer, client: Client, tmp_path: Path
@@ -256,6 +276,19 @@ def test_redirect_to_another_host_drops_authorization(
     (second,) = [r for r, _ in storage_server.log]
     assert "Authorization" not in second.headers
     assert second.args["X-Amz-Signature"] == "s1gn"
+
+
+def test_read_blob_refuses_a_descriptor_over_the_limit(fake: HTTPServer, client: Client) -> None:
+    desc = Descriptor(media_type="application/json", digest=DIGEST, size=len(BLOB))
+    with pytest.raises(ManifestError, match="over the 1024-byte limit"):
+        blobs.read_blob(client, ref_of(fake), desc, limit=1024)
+    assert blob_gets(fake) == []
+
+
+def test_read_blob_reads_and_verifies(fake: HTTPServer, client: Client) -> None:
+    serve_blob(fake)
+    desc = Descriptor(media_type="application/json", digest=DIGEST, size=len(BLOB))
+    assert blobs.read_blob(client, ref_of(fake), desc, limit=len(BLOB)) == BLOB
 
 
 # -- uploads -----------------------------------------------------------------------------------
@@ -328,6 +361,14 @@ class FakeUploads:
 
 def upload_requests(server: HTTPServer, method: str) -> list[Request]:
     return [r for r, _ in server.log if r.method == method and "/uploads/" in r.path]
+
+
+def test_size_disagreeing_with_the_source_is_refused_before_any_request(
+    fake: HTTPServer, client: Client
+) -> None:
+    with pytest.raises(ValueError, match="size 5 given, but the source holds 3 bytes"):
+        client.push_blob(ref_of(fake), b"abc", size=5)
+    assert fake.log == []
 
 
 def test_monolithic_put_keeps_the_location_query_verbatim(fake: HTTPServer, client: Client) -> None:
