@@ -268,6 +268,11 @@ class Transport:
     ) -> requests.Response:
         """Send one logical request; returns the final response whatever its status.
 
+        ``retry`` allows repeating the request after a connection failure or a 429/502/503/504
+        when its body can be replayed. Pass ``retry=False`` for requests that must not be
+        repeated blindly, such as a PUT or PATCH into an upload session, which may already
+        have taken part of the data.
+
         ``path_or_url`` is ``/v2/...`` or an absolute URL the registry gave (a ``Location``).
         Callers map statuses to errors with :func:`raise_for_status`.
         """
@@ -287,7 +292,7 @@ class Transport:
             hdrs = {"User-Agent": self.user_agent, **(headers or {})}
             used = self._authorize(registry, repository, st, wanted, hdrs) if own_origin else None
             try:
-                resp = self._send(method, url, registry, hdrs, replay.body(), stream, timeout)
+                resp = self._send(method, url, registry, hdrs, replay, stream, timeout)
             except TransportError as exc:
                 if retries_left > 0 and method in _IDEMPOTENT and _transient(exc):
                     retries_left -= 1
@@ -417,12 +422,23 @@ class Transport:
         url: str,
         registry: str,
         headers: dict[str, str],
-        body: Any,
+        replay: _Replay,
         stream: bool,
         timeout: float | tuple[float, float] | None,
     ) -> requests.Response:
-        """One attempt, following redirects by hand."""
-        for _hop in range(MAX_REDIRECTS + 1):
+        """One attempt, following redirects by hand.
+
+        Each hop sends the body again from its start; a body that cannot be rewound (a pipe)
+        is not sent to a redirect target, since it would go out empty.
+        """
+        body: Any = replay.body()
+        for hop in range(MAX_REDIRECTS + 1):
+            if hop and body is not None:
+                if not replay.replayable:
+                    raise TransportError(
+                        f"{method} {redact_url(url)}: redirected, and the body cannot be resent"
+                    )
+                body = replay.body()
             resp = self._send_once(
                 method, url, registry, headers=headers, data=body, stream=stream, timeout=timeout
             )
@@ -575,10 +591,12 @@ def _retry_after(resp: requests.Response) -> float | None:
 
 
 def _add_query(url: str, params: Mapping[str, str] | list[tuple[str, str]]) -> str:
+    """Append ``params``, keeping the URL's own query byte for byte (an upload ``Location``
+    must be used verbatim: its ``_state`` is signed)."""
     parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    extra = list(params.items()) if isinstance(params, Mapping) else list(params)
-    return urlunsplit(parts._replace(query=urlencode(pairs + extra)))
+    extra = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
 
 
 def _describe(exc: Exception) -> str:

@@ -1138,3 +1138,11 @@ def test_head_manifest_by_digest_with_other_digest(fake: Fake) -> None:
     client, host = fake.client()
     with pytest.raises(DigestMismatchError):
         client.head_manifest(f"{host}/app@{asked}")
+
+
+def test_added_query_keeps_the_location_verbatim() -> None:
+    from ocireg.transport import _add_query
+
+    location = "http://r/v2/a/blobs/uploads/u?_state=ab%2Bc%3D%3D&x=1"
+    assert _add_query(location, {"digest": "sha256:00"}) == location + "&digest=sha256%3A00"
+    assert _add_query("http://r/p", [("n", "1")]) == "http://r/p?n=1"
