@@ -46,6 +46,8 @@ def cmd_blob(args: argparse.Namespace) -> int:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Reference):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list | tuple | set | frozenset):
