@@ -372,13 +372,15 @@ def _tag_delete_supported(client: Client, ref: Reference) -> bool:
     return known
 
 
-def _ensure_deletable(client: Client, ref: Reference) -> None:
+def _ensure_deletable(client: Client, ref: Reference, *, probed: bool = False) -> None:
     """Prove that this repository lets us delete before a tag is moved: push a unique
-    untagged manifest and delete it. Nothing a user lists changes; a refusal raises."""
+    untagged manifest and delete it. Nothing a user lists changes; a refusal raises.
+    ``probed``: the caller just learnt from :func:`_deletes_disabled` that deletes are not
+    disabled, so it is not asked again."""
     caps = capabilities(client)
     if (ref.domain, ref.path) in caps.verified:
         return
-    answer = _deletes_disabled(client, ref)
+    answer = None if probed else _deletes_disabled(client, ref)
     if answer is not None:
         raise _unsupported(ref, *answer)
     _ensure_empty_blob(client, ref)

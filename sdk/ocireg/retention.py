@@ -21,7 +21,7 @@ sort as oldest for ``keep_latest``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +31,7 @@ from .errors import OciregError
 
 if TYPE_CHECKING:
     from .client import Client
+    from .manifests import Descriptor
     from .reference import Reference
 
 __all__ = ["Selection", "TagInfo", "gather", "parse_age", "parse_created", "select"]
@@ -142,10 +143,21 @@ def select(
 
 
 def gather(
-    client: Client, repository: Reference, tags: Sequence[str] | None = None
+    client: Client,
+    repository: Reference,
+    tags: Sequence[str] | None = None,
+    *,
+    descriptors: Mapping[str, Descriptor] | None = None,
 ) -> list[TagInfo]:
-    """Digest and creation time of every tag: concurrent HEADs, one config per digest."""
-    descriptors = client.tag_descriptors(repository, tags)
+    """Digest and creation time of every tag: concurrent HEADs, one config per digest.
+
+    ``descriptors`` (tag -> descriptor, e.g. ``batch_delete.snapshot(...).tags``) saves the
+    HEADs when they were just sent; ``tags`` then picks among them.
+    """
+    if descriptors is None:
+        descriptors = client.tag_descriptors(repository, tags)
+    elif tags is not None:
+        descriptors = {t: descriptors[t] for t in tags if t in descriptors}
     digests = sorted({d.digest for d in descriptors.values()})
 
     def created(digest: str) -> datetime | None:

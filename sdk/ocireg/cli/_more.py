@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import OciregError
+from ..errors import NotFoundError, OciregError
 from ..reference import Reference
 from . import usage_error
 from ._commands import _emit, _password, _registry_host, make_client
@@ -69,11 +69,39 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from .. import batch_delete
+
     refs = [Reference.parse(r) for r in args.references]
-    plans = []
+    # Tags of one repository are planned together on one look at its graph (and none is
+    # deleted when one is missing); digest references go one by one, as --force asks.
+    groups: dict[str, list[Reference]] = {}
+    for ref in refs:
+        if ref.tag is not None and ref.digest is None:
+            groups.setdefault(ref.repository, []).append(ref)
+    done: dict[str, Any] = {}
     with make_client(args, sorted({r.domain for r in refs})) as client:
+        batches = [
+            batch_delete.plan_tag_deletes(client, group[0], [r.tag for r in group if r.tag])
+            for group in groups.values()
+        ]
+        for batch in batches:
+            if batch.not_found:
+                raise NotFoundError(
+                    f"{batch.repository.repository}: no tag {', '.join(batch.not_found)};"
+                    " nothing was deleted",
+                    status=404,
+                    operation="delete",
+                    registry=batch.repository.domain,
+                )
+        for batch in batches:
+            steps = batch.deletes if args.dry_run else batch_delete.execute(client, batch).deleted
+            done.update((str(p.ref), _plain(p)) for p in steps)
+        plans = []
         for ref in refs:
-            plans.append(_plain(client.delete_tag(ref, force=args.force, dry_run=args.dry_run)))
+            if str(ref) in done:
+                plans.append(done[str(ref)])
+            else:
+                plans.append(_plain(client.delete_tag(ref, force=args.force, dry_run=args.dry_run)))
 
     def text() -> list[str]:
         verb = "would" if args.dry_run else "did"
@@ -88,13 +116,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from .. import retention
+    from .. import batch_delete, retention
 
     ref = Reference.parse(args.repository)
     try:
         older = retention.parse_age(args.older_than) if args.older_than else None
         with make_client(args, [ref.domain]) as client:
-            infos = retention.gather(client, ref)
+            graph = batch_delete.snapshot(client, ref)
+            infos = retention.gather(client, ref, descriptors=graph.tags)
             selection = retention.select(
                 infos,
                 patterns=args.match,
@@ -102,10 +131,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
                 keep_latest=args.keep_latest,
                 older_than=older,
             )
-            plans = [
-                _plain(client.delete_tag(ref.with_tag(info.tag), dry_run=args.dry_run))
-                for info in selection.delete
-            ]
+            batch = batch_delete.plan_tag_deletes(client, ref, selection.delete_tags, graph=graph)
+            steps = batch.deletes if args.dry_run else batch_delete.execute(client, batch).deleted
+            by_tag = {p.tag: _plain(p) for p in steps}
+            plans = [by_tag[info.tag] for info in selection.delete if info.tag in by_tag]
     except ValueError as exc:
         if isinstance(exc, OciregError):
             raise

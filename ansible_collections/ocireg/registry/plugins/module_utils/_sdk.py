@@ -35,6 +35,7 @@ __all__ = [
     "RegistryError",
     "RegistryToken",
     "SDK_IMPORT_ERROR",
+    "batch_delete",
     "fallback_tag",
     "read_blob",
     "require_sdk",
@@ -57,7 +58,7 @@ try:
         RegistryError,
         RegistryToken,
     )
-    from ocireg import retention
+    from ocireg import batch_delete, retention
     from ocireg.blobs import read_blob
     from ocireg.delete import DeleteRefusedError
     from ocireg.referrers import fallback_tag
@@ -78,7 +79,7 @@ except ImportError:
         pass
 
     Client = ImageIndex = ImageManifest = Platform = Reference = RegistryToken = None
-    retention = read_blob = fallback_tag = None
+    batch_delete = retention = read_blob = fallback_tag = None
 else:
     SDK_IMPORT_ERROR = None
 

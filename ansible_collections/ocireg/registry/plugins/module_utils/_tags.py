@@ -9,11 +9,13 @@
 
 """Tag listing details and the tag deletion plan, on top of the ocireg SDK.
 
-Selection (patterns, keep_latest, older_than) is the SDK's :mod:`ocireg.retention`, and each
-tag is removed by the SDK's ``Client.delete_tag``, which never removes a manifest that
-another tag still needs. What is added here is the plan over several tags:
+Selection (patterns, keep_latest, older_than) is the SDK's :mod:`ocireg.retention`, and the
+plan over several tags is the SDK's :mod:`ocireg.batch_delete` (shared with the ``ocireg``
+CLI), which reads the repository's graph once and never removes a manifest that a tag that
+stays still needs. In short:
 
-1. every chosen tag gets a dry-run ``delete_tag`` plan (read-only requests only);
+1. the graph is read once (every tag's descriptor, every tagged index) and every chosen tag
+   is decided on it, with read-only requests only;
 2. a refusal (deletes disabled on the registry) fails the task before anything changed;
 3. ``shared_digest`` decides about tags whose manifest a tag that stays still needs (same
    digest, or listed by a kept index): delete the tag only (``untag``), leave it
@@ -25,6 +27,8 @@ another tag still needs. What is added here is the plan over several tags:
    carries the same order out, so both report the same result;
 6. with ``delete_referrers``, the referrers (signatures, SBOMs) of the removed manifests,
    found before anything is deleted, and their emptied referrers fallback tags.
+
+What is added here is the module's view: the selection, the result keys and the diff.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
     ImageManifest,
     NotFoundError,
     OciregError,
-    fallback_tag,
+    batch_delete,
     read_blob,
     retention,
 )
@@ -168,13 +172,19 @@ class TagDeletion(object):
         self.client = client
         self.repo = repo
         self.all_tags = sorted(all_tags)
-        self.plans = {}  # tag -> the SDK's dry-run DeletePlan
+        self.batch = None  # the SDK's BatchPlan
+        self.graph = None  # the SDK's RepositoryGraph, read once
         self.order = []  # tags to delete, in the order they are deleted
         self.skipped = []
         self.not_found = []
         self.removed = []  # manifest digests that go with their last tag
         self.referrers = []  # dict(subject=, digest=, artifact_type=)
         self.fallback_tags = []  # referrers fallback tags left empty, deleted last
+
+    def _graph(self):
+        if self.graph is None:
+            self.graph = batch_delete.snapshot(self.client, self.repo, self.all_tags)
+        return self.graph
 
     # -- choosing ----------------------------------------------------------------------
 
@@ -193,8 +203,8 @@ class TagDeletion(object):
         candidates = [t for t in self.all_tags if not FALLBACK_TAG.fullmatch(t)]
         if keep_latest is None and older_than is None:
             infos = [retention.TagInfo(tag, "") for tag in candidates]
-        else:  # digests and creation times: one HEAD per tag, one config per image
-            infos = retention.gather(self.client, self.repo, candidates)
+        else:  # digests from the graph (one HEAD per tag, reused by the plan), one config per image
+            infos = retention.gather(self.client, self.repo, candidates, descriptors=self._graph().tags)
         selection = retention.select(
             infos, patterns=patterns or (), excludes=excludes or (), keep_latest=keep_latest, older_than=age
         )
@@ -203,104 +213,21 @@ class TagDeletion(object):
     # -- planning ----------------------------------------------------------------------
 
     def plan(self, chosen, shared_digest, delete_referrers):
-        """Dry-run every chosen tag and decide; returns a refusal message or ``None``."""
-
-        def dry_run(tag):
-            try:
-                return tag, self.client.delete_tag(self.repo.with_tag(tag), dry_run=True)
-            except NotFoundError:
-                return tag, None
-
-        for tag, plan in _map(dry_run, chosen):
-            if plan is None:
-                self.not_found.append(tag)
-            else:
-                self.plans[tag] = plan
-        refused = [p for p in self.plans.values() if p.action == "refuse"]
-        if refused:
-            return refused[0].reason
-        going = set(self.plans)
-        needers = {}
-        while shared_digest != "untag":
-            staying = {}
-            for tag in sorted(going):
-                plan = self.plans[tag]
-                users = sorted(set(t for t in plan.shared_with + plan.reached_by if t not in going))
-                if users:
-                    staying[tag] = users
-            needers.update(staying)
-            going.difference_update(staying)
-            # A skipped tag stays, and may need the manifest of another chosen tag.
-            if not staying or shared_digest == "fail":
-                break
-        self.skipped = [
-            dict(tag=tag, digest=self.plans[tag].digest,
-                 reason="its manifest is still needed by %s" % ", ".join(needers[tag]))
-            for tag in sorted(needers)
-        ]
-        self.order = self._ordered(going)
-        self.removed = self._removed_manifests()
-        if delete_referrers:
-            self._plan_referrers()
+        """Plan every chosen tag with the SDK; returns a refusal message or ``None``."""
+        batch = batch_delete.plan_tag_deletes(
+            self.client, self.repo, chosen, shared_digest=shared_digest,
+            delete_referrers=delete_referrers, graph=self._graph() if chosen else None,
+        )
+        self.batch = batch
+        self.not_found.extend(t for t in batch.not_found if t not in self.not_found)
+        if batch.refused is not None:
+            return batch.refused
+        self.order = [step.tag for step in batch.deletes]
+        self.skipped = [dict(tag=step.tag, digest=step.digest, reason=step.reason) for step in batch.skipped]
+        self.removed = list(batch.deleted_manifests)
+        self.referrers = [referrer.to_dict() for referrer in batch.referrers]
+        self.fallback_tags = [step.tag for step in batch.fallback_tags]
         return None
-
-    def _ordered(self, going):
-        """Index tags before the tags of manifests they list; otherwise by name."""
-        order = []
-        seen = set()
-
-        def visit(tag):
-            if tag in seen:
-                return
-            seen.add(tag)
-            for parent in sorted(self.plans[tag].reached_by):
-                if parent in going:
-                    visit(parent)
-            order.append(tag)
-
-        for tag in sorted(going):
-            visit(tag)
-        return order
-
-    def _removed_manifests(self):
-        done = set()
-        removed = []
-        for tag in self.order:
-            plan = self.plans[tag]
-            done.add(tag)
-            if plan.action == "tag-delete":
-                continue  # the registry deletes the tag by name; the manifest stays
-            if any(t not in done for t in plan.shared_with + plan.reached_by):
-                continue
-            if plan.digest not in removed:
-                removed.append(plan.digest)
-        return removed
-
-    def _plan_referrers(self):
-        present = set(self.all_tags) - set(self.order)
-        queue = list(self.removed)
-        seen = set(queue)
-        while queue:
-            subject = queue.pop(0)
-            try:
-                found = self.client.referrers(self.repo.with_digest(subject))
-            except NotFoundError:
-                found = []
-            all_go = True
-            for descriptor in found:
-                if descriptor.digest in seen:
-                    continue
-                plan = self.client.delete_tag(self.repo.with_digest(descriptor.digest), dry_run=True)
-                if plan.action != "delete-digest":
-                    all_go = False  # still tagged: it stays
-                    continue
-                seen.add(descriptor.digest)
-                self.referrers.append(dict(subject=subject, digest=descriptor.digest,
-                                           artifact_type=descriptor.artifact_type))
-                queue.append(descriptor.digest)
-            tag = fallback_tag(subject)
-            if all_go and tag in present and tag not in self.fallback_tags:
-                self.fallback_tags.append(tag)
 
     # -- results -------------------------------------------------------------------------
 
@@ -323,31 +250,20 @@ class TagDeletion(object):
     # -- carrying it out -----------------------------------------------------------------
 
     def execute(self, progress):
-        """Delete in the planned order; ``progress`` (a result dict) is kept up to date, so
-        a failure half-way reports what was done."""
-        done, removed, referrers = [], [], []
-        progress.update(deleted=done, deleted_manifests=removed, deleted_referrers=referrers)
-        for tag in self.order:
-            try:
-                plan = self.client.delete_tag(self.repo.with_tag(tag))
-            except NotFoundError:
-                self.not_found.append(tag)  # deleted meanwhile by someone else
-                progress["not_found"] = sorted(self.not_found)
-                continue
-            done.append(tag)
-            if plan.action == "delete-digest" and plan.digest not in removed:
-                removed.append(plan.digest)
-        for entry in self.referrers:
-            try:
-                self.client.delete_tag(self.repo.with_digest(entry["digest"]))
-            except NotFoundError:
-                continue
-            referrers.append(entry)
-        for tag in self.fallback_tags:
-            try:
-                self.client.delete_tag(self.repo.with_tag(tag))
-            except NotFoundError:
-                continue
-        done.sort()
-        removed.sort()
+        """Delete in the planned order; ``progress`` (a result dict) says what was done,
+        also when a failure stops the run half-way."""
+        done = batch_delete.BatchResult(self.batch)
+        progress.update(deleted=[], deleted_manifests=[], deleted_referrers=[])
+        try:
+            batch_delete.execute(self.client, self.batch, result=done)
+        finally:
+            for tag in done.not_found:  # deleted meanwhile by someone else
+                if tag not in self.not_found:
+                    self.not_found.append(tag)
+            progress.update(
+                deleted=sorted(step.tag for step in done.deleted),
+                deleted_manifests=sorted(done.deleted_manifests),
+                deleted_referrers=[referrer.to_dict() for referrer in done.deleted_referrers],
+                not_found=sorted(self.not_found),
+            )
         return progress

@@ -15,8 +15,9 @@ description:
   - Deletes exactly the chosen tags of one repository, either named in O(tags) or selected by
     a retention policy (O(patterns), O(excludes), O(keep_latest), O(older_than)).
   - Other tags keep working. Deleting a tag by digest would delete every tag on that digest,
-    so each tag is removed by the ocireg SDK's safe C(delete_tag), which picks the least
-    destructive way the registry supports. A manifest that a tag that stays still uses,
+    so the tags are removed with the ocireg SDK's safe tag deletion (the rules of its
+    C(delete_tag), applied to the whole set on one read of the repository), which picks the
+    least destructive way the registry supports. A manifest that a tag that stays still uses,
     directly or as the child of an index, is never removed; O(shared_digest) says what happens
     to chosen tags on such manifests. No option deletes a manifest regardless.
   - A manifest goes with its last tag. Indexes are deleted before the images they list, so
