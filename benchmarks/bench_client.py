@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_client.py [--peers-venv DIR] [--no-peers]
+        [--rtt 5,20] [--workers 4,8,16,32]
 
 It starts CNCF distribution registries with ``tests.fixtures.registry.start_registry`` (open
 and token mode, each with its own temporary directory) and prints one table. What is measured,
@@ -12,7 +13,20 @@ and why each figure matters:
   token requests it makes. distribution 2.8 returns every tag in one response, so anything
   above one tags request per call is waste.
 * ``tag_descriptors()`` for those 2,000 tags (concurrent HEADs on pooled connections) against
-  a sequential loop of ``head_manifest``; the target is at least 3x.
+  a sequential loop of ``head_manifest``; the target is at least 3x. With it, the CPU time of
+  one HEAD in the client and in the registry process (``/proc/<pid>/stat``), and the best
+  speedup they allow on this machine: the client needs its CPU time per HEAD on one core (the
+  GIL), and client and registry together share ``os.cpu_count()`` cores, so concurrent HEADs
+  take at least ``max(client, (client + registry) / cores)`` each. A sequential HEAD on
+  loopback takes about ``client + registry``, so on 2 cores the bound is about 2x whatever
+  the client does (a little more when the registry spends less per HEAD under load).
+* the same against a registry that is ``RTT`` away (``--rtt``, default 5 and 20 ms), which is
+  what ``tag_descriptors()`` is for. The kernel here has no netem, so a small fake registry in
+  a subprocess (``http.server``, HTTP/1.1 keep-alive) sleeps ``RTT`` before each answer to
+  ``GET /v2/``, ``GET /v2/<name>/tags/list`` and ``HEAD /v2/<name>/manifests/<tag>``.
+  Sequential ``head_manifest`` against ``tag_descriptors()`` with the default ``max_workers``
+  and others (``--workers``); "bound" is the same CPU limit, or ``workers`` HEADs per
+  sequential HEAD time, whichever is lower.
 * token requests per scope over 100 calls (target exactly 1: tokens are cached by scope).
 * TCP connections opened for 50 sequential calls (target 1: one pooled keep-alive connection),
   counted by wrapping ``urllib3.connectionpool.HTTPConnectionPool._new_conn``.
@@ -26,8 +40,10 @@ a subprocess, so they never touch this project's environment.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -53,6 +69,8 @@ from tests.fixtures.registry import Registry, start_registry  # noqa: E402
 TAGS = 2000
 TAG_RUNS = 20
 REPO = "bench/tags"
+#: Client's default ``max_workers``, read from its signature.
+DEFAULT_WORKERS: int = inspect.signature(Client).parameters["max_workers"].default
 
 Row = tuple[str, str, str]
 
@@ -151,30 +169,217 @@ def bench_tags(registry: Registry) -> list[Row]:
     ]
 
 
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds used so far by process ``pid`` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cost:
+    """Wall time, client CPU and server CPU per request of one measured run (seconds)."""
+
+    def __init__(self, wall: float, client: float, server: float) -> None:
+        self.wall, self.client, self.server = wall, client, server
+
+    @staticmethod
+    def measure(fn: Callable[[], object], count: int, server_pid: int) -> Cost:
+        server, client, wall = process_cpu(server_pid), time.process_time(), time.perf_counter()
+        fn()
+        return Cost(
+            (time.perf_counter() - wall) / count,
+            (time.process_time() - client) / count,
+            (process_cpu(server_pid) - server) / count,
+        )
+
+    @staticmethod
+    def median(costs: list[Cost]) -> Cost:
+        return Cost(
+            statistics.median(c.wall for c in costs),
+            statistics.median(c.client for c in costs),
+            statistics.median(c.server for c in costs),
+        )
+
+    def floor(self, cores: int, latency: float = 0.0, workers: int = 1) -> float:
+        """The least wall time per request concurrency could reach with these CPU costs: the
+        client's share runs on one core (GIL), both together share ``cores``, and ``workers``
+        requests at most are waiting out ``latency`` at once."""
+        return max(self.client, (self.client + self.server) / cores, latency / workers)
+
+    def text(self) -> str:
+        return (
+            f"{self.wall * 1e6:.0f} us wall, client CPU {self.client * 1e6:.0f} us, "
+            f"server CPU {self.server * 1e6:.0f} us"
+        )
+
+
 def bench_tag_descriptors(registry: Registry) -> list[Row]:
+    cores = os.cpu_count() or 1
     with client_for(registry) as client:
         ref = f"{registry.host}/{REPO}"
         names = client.tags(ref)
+        for name in names[:50]:  # warm: connections, token
+            client.head_manifest(f"{ref}:{name}")
 
         def sequential() -> None:
             for name in names:
                 client.head_manifest(f"{ref}:{name}")
 
-        cpu = time.process_time()
-        concurrent_s = median_time(lambda: client.tag_descriptors(ref), 3)
-        cpu_concurrent, cpu = (time.process_time() - cpu) / 3, time.process_time()
-        sequential_s = median_time(sequential, 3)
-        cpu_sequential = (time.process_time() - cpu) / 3
+        seq_runs, con_runs = [], []
+        for _ in range(3):  # interleaved, so drifting load hits both alike
+            seq_runs.append(Cost.measure(sequential, len(names), registry.pid))
+            con_runs.append(
+                Cost.measure(lambda: client.tag_descriptors(ref, names), len(names), registry.pid)
+            )
+        seq, con = Cost.median(seq_runs), Cost.median(con_runs)
         workers = client.max_workers
+    best = con.floor(cores)
+    mode = registry.mode
     return [
         (
-            f"tag_descriptors() 2,000 tags [{registry.mode}]",
-            f"{concurrent_s:.2f} s",
-            f"sequential head_manifest loop {sequential_s:.2f} s: "
-            f"{sequential_s / concurrent_s:.1f}x faster ({workers} workers; target >= 3x); "
-            f"client CPU {cpu_concurrent:.2f} s vs {cpu_sequential:.2f} s",
-        )
+            f"tag_descriptors() 2,000 tags [{mode}]",
+            f"{con.wall * len(names):.2f} s",
+            f"sequential head_manifest loop {seq.wall * len(names):.2f} s: "
+            f"{seq.wall / con.wall:.1f}x faster ({workers} workers; target >= 3x)",
+        ),
+        (
+            f"  client CPU per HEAD [{mode}]",
+            f"{seq.client * 1e6:.0f} us",
+            f"registry process {seq.server * 1e6:.0f} us, wall {seq.wall * 1e6:.0f} us "
+            f"(sequential); concurrent: client {con.client * 1e6:.0f} us, "
+            f"registry {con.server * 1e6:.0f} us, wall {con.wall * 1e6:.0f} us",
+        ),
+        (
+            f"  best speedup possible on {cores} cores [{mode}]",
+            f"{seq.wall / best:.1f}x",
+            f"a concurrent HEAD needs >= max(client, (client + registry) / {cores}) = "
+            f"max({con.client * 1e6:.0f}, {(con.client + con.server) / cores * 1e6:.0f}) us "
+            f"vs {seq.wall * 1e6:.0f} us sequential; measured {seq.wall / con.wall:.1f}x",
+        ),
     ]
+
+
+# -- a registry RTT away ---------------------------------------------------------------------
+
+#: A fake registry: sleeps RTT, then answers like distribution would (HTTP/1.1 keep-alive).
+_FAKE_REGISTRY = r"""
+import hashlib, json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+rtt, count = float(sys.argv[1]), int(sys.argv[2])
+TAGS = json.dumps({"name": "bench/fake", "tags": [f"t{i:04d}" for i in range(count)]}).encode()
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, headers):
+        time.sleep(rtt)
+        self.send_response(status)
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if body is not None:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/v2/":
+            self.answer(200, b"{}", {"Content-Type": "application/json"})
+        elif path.startswith("/v2/") and path.endswith("/tags/list"):
+            self.answer(200, TAGS, {"Content-Type": "application/json"})
+        else:
+            self.answer(404, b"", {})
+
+    def do_HEAD(self):
+        name, sep, tag = self.path.partition("/manifests/")
+        if sep and name.startswith("/v2/") and tag:
+            digest = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+            headers = {"Content-Type": MANIFEST, "Docker-Content-Digest": digest}
+            self.answer(200, None, {**headers, "Content-Length": "527"})
+        else:
+            self.answer(404, b"", {})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+server = Server(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+@contextmanager
+def fake_registry(rtt: float) -> Iterator[tuple[str, int]]:
+    """``(host, pid)`` of a fake registry answering after ``rtt`` seconds."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FAKE_REGISTRY, str(rtt), str(TAGS)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        yield f"127.0.0.1:{port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def bench_latency(rtt: float, workers: list[int]) -> list[Row]:
+    cores = os.cpu_count() or 1
+    ms = f"{rtt * 1000:g} ms"
+    rows: list[Row] = []
+    with fake_registry(rtt) as (host, pid):
+        ref = f"{host}/bench/fake"
+        with Client(load_entrypoints=False) as client:
+            client.ping(f"http://{host}")
+            names = client.tags(ref)
+            assert len(names) == TAGS
+
+            def sequential() -> None:
+                for name in names:
+                    client.head_manifest(f"{ref}:{name}")
+
+            seq = Cost.measure(sequential, len(names), pid)
+        rows.append(
+            (
+                f"sequential head_manifest, 2,000 tags, RTT {ms}",
+                f"{seq.wall * len(names):.2f} s",
+                f"per HEAD {seq.text()}",
+            )
+        )
+        for count in workers:
+            with Client(load_entrypoints=False, max_workers=count) as client:
+                client.ping(f"http://{host}")
+                client.tag_descriptors(ref, names[: count * 4])  # open the connections
+                con = Cost.median(
+                    [
+                        Cost.measure(lambda: client.tag_descriptors(ref, names), len(names), pid)
+                        for _ in range(2)
+                    ]
+                )
+            best = con.floor(cores, seq.wall, count)
+            default = " (default)" if count == DEFAULT_WORKERS else ""
+            rows.append(
+                (
+                    f"  tag_descriptors(), RTT {ms}, {count} workers{default}",
+                    f"{con.wall * len(names):.2f} s",
+                    f"{seq.wall / con.wall:.1f}x faster than sequential (target >= 3x); "
+                    f"bound {seq.wall / best:.1f}x; per HEAD {con.text()}",
+                )
+            )
+    return rows
 
 
 def bench_token_reuse(registry: Registry) -> list[Row]:
@@ -339,6 +544,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--layer-mib", type=float, default=16.0, help="size of each copied layer")
+    parser.add_argument(
+        "--rtt", default="5,20", help="simulated round trips in ms, comma-separated ('' for none)"
+    )
+    parser.add_argument(
+        "--workers",
+        default=f"4,{DEFAULT_WORKERS},16,32",
+        help="max_workers values to try against the simulated registry",
+    )
     args = parser.parse_args(argv)
 
     rows: list[Row] = []
@@ -367,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for registry in registries:
                 registry.stop()
+    workers = [int(w) for w in re.split(r"[,\s]+", args.workers) if w]
+    for rtt in (float(r) / 1000 for r in re.split(r"[,\s]+", args.rtt) if r):
+        rows += bench_latency(rtt, workers)
 
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)

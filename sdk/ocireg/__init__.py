@@ -26,18 +26,19 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
-from .hookspecs import hookimpl
 from .manifests import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
 from .reference import Reference
 
 if TYPE_CHECKING:
     from .client import Client, RegistryInfo
+    from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-# The client pulls in requests (about 0.17 s); load it on first use so that `ocireg parse`
-# and programs that only parse references start fast.
-_LAZY = {"Client": "client", "RegistryInfo": "client"}
+# The client pulls in requests (about 0.17 s) and hookspecs pluggy (with importlib.metadata);
+# load them on first use so that `ocireg parse` and programs that only parse references start
+# fast. Plugins' `from ocireg import hookimpl` goes through __getattr__ like any other name.
+_LAZY = {"Client": "client", "RegistryInfo": "client", "hookimpl": "hookspecs"}
 
 
 def __getattr__(name: str) -> Any:

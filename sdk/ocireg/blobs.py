@@ -460,6 +460,7 @@ def pull_blob(
     dest: str | os.PathLike[str],
     *,
     fsync: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Descriptor:
     """Download a blob to ``dest``, replacing it only once every byte is verified.
 
@@ -469,6 +470,9 @@ def pull_blob(
     and directory before returning, so a crash right after cannot leave a short file at
     ``dest``; it costs what the disk needs to write the blob (next to nothing on the
     benchmark's VM, seconds per GiB on slow disks). Off by default, as in curl and crane.
+
+    ``progress(n)`` is called with the number of bytes just written, after each chunk (up to
+    :data:`CHUNK_SIZE`); bytes a resumed GET receives again are not counted twice.
     """
     target = Path(dest)
     # Buffers go round: filled from the socket, written, hashed on the worker, reused.
@@ -482,6 +486,8 @@ def pull_blob(
         with os.fdopen(fd, "wb") as out, open_blob(client, ref, digest) as reader:
             while n := reader._read_owned(buf := free.get(), free.put):
                 out.write(memoryview(buf)[:n])
+                if progress is not None:
+                    progress(n)
             if fsync:
                 out.flush()
                 os.fsync(out.fileno())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     import requests
 
+    from .batch_delete import BatchResult, SharedDigest
     from .blobs import BlobReader
     from .copy import CopyResult
     from .delete import DeletePlan
@@ -308,11 +309,16 @@ class Client:
             f"/v2/{r.path}/manifests/{r.identifier}",
             headers={"Accept": self.handlers.accept_header()},
         )
-        with contextlib.closing(resp):
-            raise_for_status(resp, operation="HEAD manifest", registry=r.domain, target=_target(r))
+        try:
+            if resp.status_code != 200:
+                raise_for_status(
+                    resp, operation="HEAD manifest", registry=r.domain, target=_target(r)
+                )
             digest = resp.headers.get("Docker-Content-Digest")
             media_type = _content_type(resp)
             size = resp.headers.get("Content-Length")
+        finally:
+            resp.close()
         if not digest or not size:  # old registries: fall back to GET and compute
             m = self.get_manifest(r)
             return Descriptor(media_type=m.media_type, digest=str(m.digest), size=len(m.raw))
@@ -461,12 +467,20 @@ class Client:
         return blobs.open_blob(self, _ref(repository), str(digest), size=size)
 
     def pull_blob(
-        self, repository: RefLike, digest: str | Digest, dest: str | os.PathLike[str]
+        self,
+        repository: RefLike,
+        digest: str | Digest,
+        dest: str | os.PathLike[str],
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Descriptor:
-        """Download a blob to ``dest``, verified; nothing is left at ``dest`` on failure."""
+        """Download a blob to ``dest``, verified; nothing is left at ``dest`` on failure.
+
+        ``progress``: a ``Callable[[int], None]`` given the bytes just written.
+        """
         from . import blobs
 
-        return blobs.pull_blob(self, _ref(repository), str(digest), dest)
+        return blobs.pull_blob(self, _ref(repository), str(digest), dest, progress=progress)
 
     def push_blob(
         self,
@@ -477,8 +491,13 @@ class Client:
         size: int | None = None,
         mount_from: RefLike | None = None,
         chunk_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> Descriptor:
-        """Upload a blob unless the registry has it; mount it from ``mount_from`` when asked."""
+        """Upload a blob unless the registry has it; mount it from ``mount_from`` when asked.
+
+        ``progress``: a ``Callable[[int], None]`` given the bytes just sent (see
+        :func:`ocireg.upload.push_blob`).
+        """
         from . import upload
 
         return upload.push_blob(
@@ -489,6 +508,7 @@ class Client:
             size=size,
             mount_from=_ref(mount_from) if mount_from is not None else None,
             chunk_size=chunk_size,
+            progress=progress,
         )
 
     def delete_blob(self, repository: RefLike, digest: str | Digest) -> None:
@@ -504,6 +524,28 @@ class Client:
 
         return delete.delete_tag(self, _ref(ref), force=force, dry_run=dry_run)
 
+    def delete_tags(
+        self,
+        repository: RefLike,
+        tags: Iterable[str],
+        *,
+        shared_digest: SharedDigest = "untag",
+        delete_referrers: bool = False,
+        dry_run: bool = False,
+    ) -> BatchResult:
+        """Remove several tags of one repository, reading its graph once and never a
+        manifest a remaining tag needs (see :mod:`ocireg.batch_delete`)."""
+        from . import batch_delete
+
+        return batch_delete.delete_tags(
+            self,
+            _ref(repository),
+            tags,
+            shared_digest=shared_digest,
+            delete_referrers=delete_referrers,
+            dry_run=dry_run,
+        )
+
     def referrers(self, ref: RefLike, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``ref`` (referrers API, else the fallback tag)."""
         from . import referrers
@@ -517,12 +559,21 @@ class Client:
         *,
         all_platforms: bool = True,
         platform: str | Platform | None = None,
+        progress: Callable[[int], None] | None = None,
+        progress_total: Callable[[int], None] | None = None,
     ) -> CopyResult:
-        """Copy an image or index between repositories or registries (see :mod:`ocireg.copy`)."""
+        """Copy an image or index between repositories or registries (see :mod:`ocireg.copy`,
+        :func:`~ocireg.copy.copy_image` for the ``Callable[[int], None]`` progress callbacks)."""
         from . import copy
 
         return copy.copy_image(
-            self, _ref(src), _ref(dst), all_platforms=all_platforms, platform=platform
+            self,
+            _ref(src),
+            _ref(dst),
+            all_platforms=all_platforms,
+            platform=platform,
+            progress=progress,
+            progress_total=progress_total,
         )
 
     # -- credentials explained -------------------------------------------------------------

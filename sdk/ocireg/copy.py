@@ -31,6 +31,7 @@ referrers API (or a later referrers-aware copy) indexes it.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -116,6 +117,8 @@ def copy_image(
     *,
     all_platforms: bool = True,
     platform: str | Platform | None = None,
+    progress: Callable[[int], None] | None = None,
+    progress_total: Callable[[int], None] | None = None,
 ) -> CopyResult:
     """Copy ``src`` to ``dst`` (see the module docstring for how).
 
@@ -123,6 +126,13 @@ def copy_image(
         With False, only the :data:`DEFAULT_PLATFORM` child is copied and tagged at ``dst``.
     :param platform: copy only this child of an index (``"linux/arm64"``), tagged at ``dst``;
         overrides ``all_platforms``. A source that is a single image is copied as it is.
+    :param progress: called with the number of blob bytes just streamed (from the worker
+        threads, so it must be thread-safe); negative when an upload takes bytes back (see
+        :func:`ocireg.upload.push_blob`).
+    :param progress_total: called with the sum of the sizes of the blobs to transfer once
+        they are known (before the first blob moves), then with a smaller sum each time a
+        blob turns out to need no transfer (the destination has it, or it was mounted). Not
+        called when the destination already holds the image.
     :raises ManifestError: no child matches the platform, ``dst`` names a digest other than
         the one being copied, or the source is a Docker schema 1 manifest.
     """
@@ -149,8 +159,9 @@ def copy_image(
 
     children, manifests_skipped = _collect_children(client, src, dst, top)
     blobs, foreign = _distinct_blobs([*children, top])
+    total = _Total(progress_total, sum(d.size for d in blobs))
     outcomes = _run_all(
-        lambda desc: _transfer_blob(client, src, dst, desc),
+        lambda desc: _transfer_blob(client, src, dst, desc, progress, total.drop),
         sorted(blobs, key=lambda d: d.size, reverse=True),
         client.max_workers,
     )
@@ -259,8 +270,31 @@ def _distinct_blobs(manifests: Iterable[Manifest]) -> tuple[list[Descriptor], in
     return list(by_digest.values()), len(foreign - by_digest.keys())
 
 
+class _Total:
+    """The bytes a copy expects to stream, told to ``report`` whenever the estimate changes."""
+
+    def __init__(self, report: Callable[[int], None] | None, total: int) -> None:
+        self._report, self._total = report, total
+        self._lock = threading.Lock()
+        if report is not None:
+            report(total)
+
+    def drop(self, size: int) -> None:
+        """A blob of ``size`` bytes needs no transfer after all."""
+        if self._report is None or not size:
+            return
+        with self._lock:
+            self._total -= size
+            self._report(self._total)
+
+
 def _transfer_blob(
-    client: Client, src: Reference, dst: Reference, desc: Descriptor
+    client: Client,
+    src: Reference,
+    dst: Reference,
+    desc: Descriptor,
+    progress: Callable[[int], None] | None = None,
+    not_moved: Callable[[int], None] | None = None,
 ) -> tuple[_Outcome, int]:
     """Skip, mount or stream one blob; returns what happened and the bytes streamed.
 
@@ -276,6 +310,8 @@ def _transfer_blob(
     if mountable:
         extra = (repository_scope(src.path, "pull"),)
         if blobs.blob_exists(client, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+            if not_moved is not None:
+                not_moved(desc.size)
             return _Outcome.SKIPPED, 0
     for attempt in range(1, _STREAM_ATTEMPTS + 1):
         source = _LazyBlob(client, src, desc)
@@ -286,6 +322,7 @@ def _transfer_blob(
                 digest=desc.digest,
                 size=desc.size,
                 mount_from=src if mountable else None,
+                progress=progress,
             )
         except TransportError:
             if attempt == _STREAM_ATTEMPTS:
@@ -296,6 +333,8 @@ def _transfer_blob(
         if source.opened:
             return _Outcome.COPIED, source.received
         # Never read: the registry mounted it (or another copy pushed it meanwhile).
+        if not_moved is not None:
+            not_moved(desc.size)
         return (_Outcome.MOUNTED if mountable else _Outcome.SKIPPED), 0
     raise AssertionError("unreachable")  # pragma: no cover
 

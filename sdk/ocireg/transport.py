@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
@@ -77,6 +78,11 @@ _SECRET_HEADERS = {
 MAX_REDIRECTS = 10
 #: ``Warning: 299 <agent> "<text>"`` (RFC 7234 section 5.5); several may share one header.
 _WARNING = re.compile(r'(?:^|,)\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+#: ``scheme://netloc`` at the start of an absolute URL (the key of the proxy cache).
+_URL_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+#: What makes ``urljoin`` do more than append a path to an origin: dot segments, doubled
+#: slashes (dropped), empty ``;params``, query or fragment (dropped), control characters.
+_JOIN_SPECIAL = ("/.", "//", ";", "?", "#")
 #: Bodies up to this size are read before a response is dropped, to keep its connection.
 _DRAIN_LIMIT = 64 * 1024
 USER_AGENT = "ocireg/{version} python-requests/{requests}"
@@ -96,6 +102,12 @@ def _hostname(registry: str) -> str:
 
 def is_loopback(registry: str) -> bool:
     """``localhost``, 127.0.0.0/8 and ``::1``, with or without a port."""
+    return _is_loopback(registry)
+
+
+@functools.lru_cache(maxsize=512)
+def _is_loopback(registry: str) -> bool:
+    # Asked on every authorised request; parsing an IP address costs microseconds.
     host = _hostname(registry).lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -178,6 +190,10 @@ class Transport:
             # the environment once per host instead (see _environment).
             self.session.trust_env = False
         self._proxies: dict[str, dict[str, str]] = {}
+        #: The proxies of an origin as written at the start of a URL (see _environment).
+        self._origin_proxies: dict[str, dict[str, str]] = {}
+        #: Token cache key part of each credential, by identity (a sha256 per request else).
+        self._fingerprints: dict[int, tuple[Credentials, str]] = {}
         self.insecure = {r.lower() for r in insecure_registries}
         env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.verify: bool | str = (
@@ -277,13 +293,19 @@ class Transport:
         Callers map statuses to errors with :func:`raise_for_status`.
         """
         st = self.state(registry)
-        url = urljoin(st.base_url + "/", path_or_url)
+        own_origin: bool | None = None
+        if _plain_path(path_or_url) and _bare_origin(st.base_url):
+            # "/v2/...": what urljoin would give, and on the registry's own origin.
+            url, own_origin = st.base_url + path_or_url, True
+        else:
+            url = urljoin(st.base_url + "/", path_or_url)
         if params:
             url = _add_query(url, params)
         wanted = merge_scopes(scopes)
         # Credentials and tokens go to the registry's own origin only: a Link or Location
         # naming another host gets none (as go-containerregistry's bearer transport does).
-        own_origin = _origin(url) == _origin(st.base_url)
+        if own_origin is None:
+            own_origin = _origin(url) == _origin(st.base_url)
         replay = _Replay(data)
         retries_left = self.max_retries if (retry and replay.replayable) else 0
         reauthenticated = False
@@ -352,9 +374,8 @@ class Transport:
             self._check_plain_http(registry, st)
         realm = ch.realm or ""
         check_realm(realm, st.base_url)
-        realm_host = urlsplit(realm).netloc.lower()
         # The token request carries the credentials: the plain-http rule of the registry.
-        plain_http_realm = realm.lower().startswith("http://") and not is_loopback(realm_host)
+        realm_host, plain_http_realm, same_host = _realm_facts(realm, st.base_url)
         if (
             creds is not None
             and plain_http_realm
@@ -366,9 +387,8 @@ class Transport:
                 f" {realm_host}; name the registry insecure to allow this"
             )
         # The realm is verified like the registry it serves (same CA bundle, client cert).
-        same_host = urlsplit(realm).hostname == urlsplit(st.base_url).hostname
         verify = self._verify_for(registry if same_host else realm_host)
-        key = (realm, ch.service or "", creds.fingerprint if creds else "anonymous")
+        key = (realm, ch.service or "", self._fingerprint(creds))
         token = self.tokens.get(
             key,
             scopes,
@@ -385,6 +405,16 @@ class Transport:
         )
         headers["Authorization"] = f"Bearer {token.value}"
         return key, token
+
+    def _fingerprint(self, creds: Credentials | None) -> str:
+        if creds is None:
+            return "anonymous"
+        known = self._fingerprints.get(id(creds))
+        if known is not None and known[0] is creds:
+            return known[1]
+        value = creds.fingerprint
+        self._fingerprints[id(creds)] = (creds, value)  # keeps creds alive: ids stay unique
+        return value
 
     def _reauthenticate(
         self,
@@ -467,7 +497,8 @@ class Transport:
         stream: bool = False,
         timeout: float | tuple[float, float] | None,
     ) -> requests.Response:
-        hdrs = {"User-Agent": self.user_agent, **headers}
+        # request() has put the User-Agent in already; only ping() and others come here bare.
+        hdrs = headers if "User-Agent" in headers else {"User-Agent": self.user_agent, **headers}
         started = time.perf_counter()
         try:
             resp = self.session.request(
@@ -487,8 +518,9 @@ class Transport:
         except requests.RequestException as exc:
             log.debug("%s %s -> %s", method, redact_url(url), type(exc).__name__)
             raise TransportError(f"{method} {redact_url(url)} failed: {_describe(exc)}") from exc
-        elapsed = (time.perf_counter() - started) * 1000
-        log.debug("%s %s -> %d (%.0f ms)", method, redact_url(url), resp.status_code, elapsed)
+        if log.isEnabledFor(logging.DEBUG):  # redact_url parses the URL: only when logged
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("%s %s -> %d (%.0f ms)", method, redact_url(url), resp.status_code, elapsed)
         if header_log.isEnabledFor(logging.DEBUG):
             header_log.debug("> %s", redact_headers(resp.request.headers))
             header_log.debug("< %s", redact_headers(resp.headers))
@@ -499,21 +531,36 @@ class Transport:
         once per scheme and host; empty when the caller's own session trusts the environment."""
         if self.session.trust_env:
             return {}
+        # The origin as written, found without parsing the URL: it maps to one key always.
+        m = _URL_ORIGIN.match(url)
+        written = m.group(0) if m else None
+        if written is not None:
+            known = self._origin_proxies.get(written)
+            if known is not None:
+                return known
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         found = self._proxies.get(key)
         if found is None:
             found = dict(requests.utils.get_environ_proxies(key + "/"))
             self._proxies[key] = found
+        if written is not None:
+            self._origin_proxies[written] = found
         return found
 
     def _observe(self, registry: str, resp: requests.Response) -> None:
-        for match in _WARNING.finditer(resp.headers.get("Warning", "")):
-            text = re.sub(r"\\(.)", r"\1", match.group(1))
-            if text not in self._warned:
-                self._warned.add(text)
-                warn_log.warning("registry %s: %s", registry, text)
-        limits = {k: v for k, v in resp.headers.items() if k.lower().startswith("ratelimit-")}
+        headers = resp.headers
+        warning = headers.get("Warning")
+        if warning:
+            for match in _WARNING.finditer(warning):
+                text = re.sub(r"\\(.)", r"\1", match.group(1))
+                if text not in self._warned:
+                    self._warned.add(text)
+                    warn_log.warning("registry %s: %s", registry, text)
+        # One look at all the names first: most responses have no rate-limit headers.
+        if "ratelimit-" not in " ".join(headers).lower():
+            return
+        limits = {k: v for k, v in headers.items() if k.lower().startswith("ratelimit-")}
         if limits:
             self.rate_limits[registry] = limits
             log.debug("rate limit at %s: %s", registry, limits)
@@ -549,6 +596,35 @@ def _transient(exc: TransportError) -> bool:
     if isinstance(cause, requests.exceptions.SSLError):
         return False
     return isinstance(cause, requests.ConnectionError | requests.Timeout)
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``urljoin(origin + "/", path)`` is just ``origin + path``."""
+    return (
+        path[:1] == "/"
+        and path.isprintable()
+        and not any(special in path for special in _JOIN_SPECIAL)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _bare_origin(base_url: str) -> bool:
+    """``http(s)://host[:port]`` with nothing after it (as :meth:`Transport.state` makes)."""
+    return (
+        base_url.startswith(("https://", "http://"))
+        and base_url.count("/") == 2
+        and base_url.isprintable()
+        and not any(special in base_url for special in "?#")
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _realm_facts(realm: str, base_url: str) -> tuple[str, bool, bool]:
+    """``(realm host, is it plain http off loopback, same host name as the registry)``."""
+    parts = urlsplit(realm)
+    realm_host = parts.netloc.lower()
+    plain_http = realm.lower().startswith("http://") and not is_loopback(realm_host)
+    return realm_host, plain_http, parts.hostname == urlsplit(base_url).hostname
 
 
 def _origin(url: str) -> tuple[str, str]:

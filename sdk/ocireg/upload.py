@@ -18,6 +18,10 @@ The order is the cheapest first:
 
 Any failure after the session opened, ``KeyboardInterrupt`` included, cancels it with
 ``DELETE <location>`` so the registry is left with no stray upload.
+
+Progress: with ``progress`` given, each body is wrapped in an object with ``read`` and
+``__len__`` but no ``__iter__`` (as :class:`ocireg.copy._LazyBlob`), so requests still sends
+``Content-Length`` and never a chunked transfer-encoding, and every read is reported.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import quote, urlencode
 
@@ -70,6 +75,8 @@ _READ_SIZE = 1 << 20
 _RANGE = re.compile(r"(?:bytes=)?(\d+)-(\d+)", re.ASCII)
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+#: Called with the number of bytes just sent (negative when bytes are taken back; see _Meter).
+Progress = Callable[[int], None]
 
 
 class _Source:
@@ -132,6 +139,69 @@ class _Source:
             self.file.close()
 
 
+class _Meter:
+    """Counts the bytes an upload has sent and reports every change to ``progress``.
+
+    Bytes that go out again (a body re-sent after a redirect or a 401, a chunk sent again
+    after a recovery) are first taken back with a negative report, and a failed upload takes
+    back everything: the reports always add up to what the upload has given the registry,
+    the blob's size at the end and 0 after a failure.
+    """
+
+    __slots__ = ("progress", "sent")
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.sent = 0
+
+    def add(self, n: int) -> None:
+        if n:
+            self.sent += n
+            self.progress(n)
+
+    def back_to(self, offset: int) -> None:
+        self.add(offset - self.sent)
+
+
+class _Body:
+    """A request body that reports what is read from it.
+
+    ``read`` and ``__len__`` but no ``__iter__``: requests sends ``Content-Length`` (never a
+    chunked body) and urllib3 streams it with ``read`` calls. No ``tell`` either, so the
+    transport knows it cannot be sent twice (like the unseekable file it wraps).
+    """
+
+    def __init__(self, file: BinaryIO, length: int, meter: _Meter) -> None:
+        self._file, self._length, self._meter = file, length, meter
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._file.read(n)
+        self._meter.add(len(data))
+        return data
+
+
+class _RewindableBody(_Body):
+    """A body over a seekable file, ``base`` bytes into the blob: ``tell``/``seek`` let the
+    transport send it again from its start, and rewinding takes the re-sent bytes back."""
+
+    def __init__(self, file: BinaryIO, length: int, meter: _Meter, base: int) -> None:
+        super().__init__(file, length, meter)
+        self._start, self._base = file.tell(), base
+
+    def tell(self) -> int:
+        return self._file.tell() - self._start
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("an upload body seeks from its start only")
+        self._file.seek(self._start + offset)
+        self._meter.back_to(self._base + offset)
+        return offset
+
+
 class _Session:
     """An open upload session. Each response may move it to a new ``Location`` (often with
     a new signed ``_state``), and only the newest is valid: so every step, the final PUT and
@@ -155,6 +225,7 @@ def push_blob(
     size: int | None = None,
     mount_from: Reference | None = None,
     chunk_size: int | None = None,
+    progress: Progress | None = None,
 ) -> Descriptor:
     """Upload a blob to ``ref``'s repository unless it is there already; returns its descriptor.
 
@@ -167,13 +238,19 @@ def push_blob(
         for another registry (mounting across registries is not possible).
     :param chunk_size: upload in chunks of this many bytes (raised to the registry's
         ``OCI-Chunk-Min-Length``).
+    :param progress: called with the number of bytes just sent, as the request bodies are
+        read (16 KiB at a time in a monolithic PUT). Bytes sent again are first taken back
+        with a negative number, and a failed upload takes back all it reported, so the
+        numbers add up to the blob's size when it is uploaded, to 0 when it fails, and stay
+        0 when the registry had the blob or mounted it.
     """
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
     src = _Source(source, size)
     try:
         want = Digest.parse(digest) if digest else (src.digest() if src.seekable else None)
-        return _push(client, ref, src, want, mount_from, chunk_size)
+        meter = _Meter(progress) if progress is not None else None
+        return _push(client, ref, src, want, mount_from, chunk_size, meter)
     finally:
         src.close()
 
@@ -185,6 +262,7 @@ def _push(
     want: Digest | None,
     mount_from: Reference | None,
     chunk_size: int | None,
+    meter: _Meter | None = None,
 ) -> Descriptor:
     extra: tuple[str, ...] = ()
     if mount_from is not None and mount_from.domain != ref.domain:
@@ -214,20 +292,24 @@ def _push(
             chunked = True
         if chunked:
             size = max(chunk_size or DEFAULT_CHUNK_SIZE, minimum)
-            total, computed = _patch_chunks(client, ref, src, session, size, want)
+            total, computed = _patch_chunks(client, ref, src, session, size, want, meter)
             url = _with_digest(session.location, computed)
             resp = _request(client, ref, "PUT", url, b"", {})
         else:
             assert want is not None and src.size is not None
             computed, total = want, src.size
             src.rewind()
-            body = src.data if src.data is not None else src.file
+            body: object = src.data if src.data is not None else src.file
+            if meter is not None:
+                body = _wrap(src.file, total, meter, 0, src.seekable)
             headers = {"Content-Length": str(total)}
             url = _with_digest(session.location, computed)
             resp = _request(client, ref, "PUT", url, body, headers)
         _check(resp, ref, "finish upload", (201,))
     except BaseException:
         _cancel(client, ref, session.location)
+        if meter is not None:
+            meter.back_to(0)
         raise
     _verify_commit(resp, ref, computed)
     return _descriptor(computed, total)
@@ -266,6 +348,7 @@ def _patch_chunks(
     session: _Session,
     chunk_size: int,
     want: Digest | None,
+    meter: _Meter | None = None,
 ) -> tuple[int, Digest]:
     """Send the source in chunks; returns the size and the digest (``want``, or for a
     source that cannot be rewound and whose digest nobody knew, that of what was sent)."""
@@ -276,8 +359,11 @@ def _patch_chunks(
         end = offset + len(chunk) - 1
         headers = {"Content-Range": f"{offset}-{end}", "Content-Length": str(len(chunk))}
         problem = None
+        body: object = chunk
+        if meter is not None:
+            body = _wrap(io.BytesIO(chunk), len(chunk), meter, offset, True)
         try:
-            resp = _request(client, ref, "PATCH", session.location, chunk, headers)
+            resp = _request(client, ref, "PATCH", session.location, body, headers)
         except TransportError as exc:
             if not src.seekable:
                 raise
@@ -302,6 +388,8 @@ def _patch_chunks(
             offset = _session_offset(client, ref, session)
             log.info("upload to %s/%s: %s; resuming at %d", ref.domain, ref.path, problem, offset)
             src.rewind(offset)
+            if meter is not None:
+                meter.back_to(offset)
             continue
         if hasher is not None:
             hasher.update(chunk)
@@ -311,6 +399,12 @@ def _patch_chunks(
     hashed = Digest("sha256", hasher.hexdigest()) if hasher is not None else want
     assert hashed is not None
     return offset, hashed
+
+
+def _wrap(file: BinaryIO, length: int, meter: _Meter, base: int, rewindable: bool) -> _Body:
+    if rewindable:
+        return _RewindableBody(file, length, meter, base)
+    return _Body(file, length, meter)
 
 
 def _session_offset(client: Client, ref: Reference, session: _Session) -> int:

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
+import struct
 import subprocess
-import sys
+import termios
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.fixtures.cli import OCIREG, cli_env, ocireg
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
 pytestmark = pytest.mark.live
-
-
-def ocireg(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
-    """Run the real console entry point in a subprocess, as a user's shell would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIREG_", "DOCKER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "ocireg.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**full_env, **(env or {})},
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -270,3 +260,84 @@ def test_copy_and_prune(registry_open: Registry, home: dict[str, str]) -> None:
     bad = ocireg("prune", ref, "--older-than", "soon", env=home)
     assert bad.returncode == 2
     assert "invalid age" in bad.stderr
+
+
+# -- progress bars -----------------------------------------------------------------------------
+
+#: tqdm's bar as it ends, e.g. "layer.bin: 100%|██████████| 3.00M/3.00M [00:00<00:00, 9.61MB/s]"
+BAR = re.compile(r"100%\|[^|]*\| *([\d.]+[kMG]?B?)/\1 \[[\d:]+<[\d:]+, +[\d.]+ ?[kMG]?B/s\]")
+
+
+def test_progress_bars_only_when_forced_or_on_a_terminal(
+    registry_open: Registry, registry_no_delete: Registry, home: dict[str, str], tmp_path: Path
+) -> None:
+    name = repo()
+    source = tmp_path / "layer.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    ref = f"{registry_open.host}/{name}"
+    forced = {**home, "OCIREG_PROGRESS": "1"}
+
+    put = ocireg("blob", "put", ref, str(source), env=forced)
+    assert put.returncode == 0, put.stderr
+    assert BAR.search(put.stderr), put.stderr
+    assert "layer.bin" in put.stderr and "3.00M/3.00M" in put.stderr
+    digest = put.stdout.strip()
+
+    out = tmp_path / "copy.bin"
+    get = ocireg("blob", "get", f"{ref}@{digest}", "-o", str(out), env=forced)
+    assert get.returncode == 0, get.stderr
+    assert BAR.search(get.stderr) and "3.00M/3.00M" in get.stderr, get.stderr
+    assert get.stdout.split() == [digest, str(3 * 1024 * 1024 + 5)]  # stdout stays clean
+
+    # --json and --quiet win over OCIREG_PROGRESS=1; a pipe without it gets no bar
+    for flags, env in ((["--json"], forced), (["-q"], forced), ([], home)):
+        again = ocireg("blob", "get", f"{ref}@{digest}", "-o", str(out), *flags, env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == ""
+
+    # copy between registries streams the blobs: one bar for the whole copy
+    image = Pusher(registry_open).image(name, "1.0", layers=2, layer_size=1024 * 1024)
+    dst = f"{registry_no_delete.host}/{name}:1.0"
+    copied = ocireg("copy", f"{ref}:1.0", dst, env=forced)
+    assert copied.returncode == 0, copied.stderr
+    assert BAR.search(copied.stderr) and "copy: " in copied.stderr, copied.stderr
+    total = sum(len(b) for b in image.blobs.values())
+    assert f"{total / 1024 / 1024:.2f}M/{total / 1024 / 1024:.2f}M" in copied.stderr
+    # nothing to move: the fast check answers, and no bar is drawn
+    noop = ocireg("copy", f"{ref}:1.0", dst, env=forced)
+    assert noop.returncode == 0 and noop.stderr == ""
+    plain = ocireg("copy", f"{ref}:1.0", f"{registry_no_delete.host}/{name}:1.1", env=home)
+    assert plain.returncode == 0 and plain.stderr == ""
+
+
+def test_a_terminal_gets_a_bar_without_asking(
+    registry_open: Registry, home: dict[str, str], tmp_path: Path
+) -> None:
+    name = repo()
+    digest = Pusher(registry_open).blob(name, os.urandom(2 * 1024 * 1024))
+    out = tmp_path / "blob.bin"
+    args = ["blob", "get", f"{registry_open.host}/{name}@{digest}", "-o", str(out)]
+    primary, secondary = os.openpty()  # stderr is a terminal, stdout a pipe
+    # 24 rows of 100 columns: a new pty has 0, which tqdm takes as no room for a bar
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.run(
+            [*OCIREG, *args],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=cli_env(home),
+            timeout=60,
+            check=False,
+        )
+        os.close(secondary)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal has nothing more
+            while chunk := os.read(primary, 65536):
+                shown += chunk
+    finally:
+        os.close(primary)
+    assert proc.returncode == 0, shown
+    assert BAR.search(shown.decode()), shown
+    assert proc.stdout.split() == [digest.encode(), str(2 * 1024 * 1024).encode()]
+    quiet = ocireg(*args, "--quiet", env=home)
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -8,6 +8,7 @@ and verified pulls.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,59 @@ def test_copy_from_digest_to_tag_and_to_digest(
     wrong = "sha256:" + "0" * 64
     with pytest.raises(ManifestError, match="digests differ"):
         cross_client.copy(src, _ref(registry_token, other_repo, digest=wrong))
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+class _Progress:
+    """``progress`` and ``progress_total`` callbacks that remember what they were told."""
+
+    def __init__(self) -> None:
+        self.moved = 0
+        self.totals: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self._lock:  # called from the copy's worker threads
+            self.moved += n
+
+    def total(self, n: int) -> None:
+        self.totals.append(n)
+
+
+def test_progress_counts_streamed_bytes_and_drops_skipped_blobs_from_the_total(
+    registry_open: Registry, registry_token: Registry, cross_client: Client
+) -> None:
+    src_repo, dst_repo = _repo("src"), _repo("dst")
+    image = Pusher(registry_open).image(src_repo, "v1", layers=2, layer_size=2 * 1024 * 1024)
+    config, *layers = image.blobs.values()
+    sizes = [len(config), *map(len, layers)]
+    Pusher(registry_token).blob(dst_repo, config)  # the destination has the config already
+
+    seen = _Progress()
+    result = cross_client.copy(
+        _ref(registry_open, src_repo, "v1"),
+        _ref(registry_token, dst_repo, "v1"),
+        progress=seen,
+        progress_total=seen.total,
+    )
+
+    assert result.blobs_skipped == 1
+    assert seen.totals == [sum(sizes), sum(sizes) - sizes[0]]
+    assert seen.moved == result.bytes_transferred == sum(sizes[1:])
+
+
+def test_progress_of_a_mounting_copy_moves_nothing(registry_open: Registry) -> None:
+    src_repo, dst_repo = _repo("src"), _repo("dst")
+    image = Pusher(registry_open).image(src_repo, "v1")
+    seen = _Progress()
+    with _client(registry_open) as client:
+        client.copy(
+            _ref(registry_open, src_repo, "v1"),
+            _ref(registry_open, dst_repo, "v1"),
+            progress=seen,
+            progress_total=seen.total,
+        )
+    assert seen.totals[0] == sum(len(b) for b in image.blobs.values())
+    assert seen.totals[-1] == 0 and seen.moved == 0

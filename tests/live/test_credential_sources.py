@@ -14,11 +14,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ from ocireg import (
 from ocireg.auth.token import TOKENS
 from ocireg.builtin import environment, helpers
 from tests.fixtures.images import Pushed, Pusher
+from tests.fixtures.passstore import PassStore, make_pass_store
 from tests.fixtures.registry import Registry
 
 pytestmark = pytest.mark.live
@@ -45,7 +43,6 @@ pytestmark = pytest.mark.live
 REPO = "creds/app"
 TAG = "v1"
 WRONG = "not-the-password"
-TOOLS = ("gpg", "gpgconf", "pass", "docker-credential-pass")
 
 
 # -- fixtures -------------------------------------------------------------------------------
@@ -91,81 +88,17 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     TOKENS.clear()
 
 
-@dataclass
-class PassStore:
-    """A ``pass`` password store with its own gpg key, driven by ``docker-credential-pass``."""
-
-    gnupghome: Path
-    store_dir: Path
-
-    def run(self, action: str, stdin: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["docker-credential-pass", action],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-
-    def store(self, server: str, username: str, secret: str) -> None:
-        doc = {"ServerURL": server, "Username": username, "Secret": secret}
-        proc = self.run("store", json.dumps(doc))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-    def erase(self, server: str) -> None:
-        self.run("erase", server)
-
-
 @pytest.fixture(scope="module")
 def pass_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PassStore]:
-    """One gpg key per module (key generation is the slow part); the helper processes
-    inherit GNUPGHOME and PASSWORD_STORE_DIR from our environment. The gpg-agent started
-    on first decryption is stopped at the end."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        packages = "pass gnupg golang-docker-credential-helpers"
-        message = f"missing {', '.join(missing)}: apt-get install {packages}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    base = tmp_path_factory.mktemp("pass")
-    gnupghome, store_dir = base / "gnupg", base / "store"
-    gnupghome.mkdir(mode=0o700)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GNUPGHOME", str(gnupghome))
-        mp.setenv("PASSWORD_STORE_DIR", str(store_dir))
-        try:
-            subprocess.run(
-                [
-                    *("gpg", "--batch", "--passphrase", "", "--quick-gen-key"),
-                    *("ocireg test <test@example.invalid>", "default", "default", "never"),
-                ],
-                capture_output=True,
-                check=True,
-                timeout=120,
-            )
-            keys = subprocess.run(
-                ["gpg", "--list-keys", "--with-colons"],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            ).stdout
-            fingerprint = next(
-                line.split(":")[9] for line in keys.splitlines() if line.startswith("fpr:")
-            )
-            subprocess.run(
-                ["pass", "init", fingerprint], capture_output=True, check=True, timeout=30
-            )
-            yield PassStore(gnupghome, store_dir)
-        finally:
-            subprocess.run(
-                ["gpgconf", "--homedir", str(gnupghome), "--kill", "gpg-agent"],
-                capture_output=True,
-                check=False,
-                timeout=30,
-            )
+    """One gpg key per module (key generation is the slow part); the helper processes that
+    ocireg starts inherit GNUPGHOME and PASSWORD_STORE_DIR from our environment."""
+    with (
+        make_pass_store(tmp_path_factory.mktemp("pass")) as store,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        for name, value in store.env.items():
+            mp.setenv(name, value)
+        yield store
 
 
 # -- helpers --------------------------------------------------------------------------------

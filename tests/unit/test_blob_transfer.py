@@ -444,3 +444,74 @@ def test_unseekable_source_is_hashed_while_chunks_go_out(fake: HTTPServer, clien
     sizes = [int(r.headers["Content-Length"]) for r in upload_requests(fake, "PATCH")]
     assert sizes == [MiB + 1, MiB + 1, len(BLOB) - 2 * (MiB + 1)]  # raised to the minimum
     assert [r for r, _ in fake.log if r.method == "HEAD"] == []  # digest unknown: no HEAD
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+class Reports(list[int]):
+    """A progress callback that keeps every number it is given."""
+
+    def __call__(self, n: int) -> None:
+        self.append(n)
+
+
+def test_pull_blob_reports_every_byte_once_across_a_resume(
+    fake: HTTPServer, client: Client, tmp_path: Path
+) -> None:
+    serve_blob(fake, send=lambda n, start: 2 * MiB + 5 if n == 1 else len(BLOB) - start)
+    reports = Reports()
+    client.pull_blob(ref_of(fake), DIGEST, tmp_path / "blob", progress=reports)
+    assert len(blob_gets(fake)) == 2  # resumed
+    assert sum(reports) == len(BLOB)
+    assert all(0 < n <= blobs.CHUNK_SIZE for n in reports)
+
+
+def test_monolithic_put_reports_reads_and_keeps_content_length(
+    fake: HTTPServer, client: Client
+) -> None:
+    uploads = FakeUploads(fake)
+    fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data("", status=404)
+    reports = Reports()
+    client.push_blob(ref_of(fake), io.BytesIO(BLOB), progress=reports)
+    assert uploads.committed == {DIGEST: BLOB}
+    (put,) = upload_requests(fake, "PUT")
+    assert put.headers["Content-Length"] == str(len(BLOB))
+    assert "Transfer-Encoding" not in put.headers
+    assert sum(reports) == len(BLOB)
+    assert len(reports) > 10 and all(n > 0 for n in reports)  # streamed in small reads
+
+
+def test_progress_of_a_recovered_chunked_upload_adds_up_to_the_size(
+    fake: HTTPServer, client: Client
+) -> None:
+    uploads = FakeUploads(fake)
+    uploads.lose_patch = 2
+    fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data("", status=404)
+    reports = Reports()
+    client.push_blob(ref_of(fake), BLOB, chunk_size=MiB, progress=reports)
+    assert uploads.committed == {DIGEST: BLOB}
+    assert all("Transfer-Encoding" not in r.headers for r in upload_requests(fake, "PATCH"))
+    # The 416 tells the registry holds 1 MiB after 3 MiB went out: chunks 2 and 3 come back.
+    assert [n for n in reports if n < 0] == [-2 * MiB]
+    assert sum(reports) == len(BLOB)
+
+
+def test_progress_of_a_failed_upload_is_taken_back(fake: HTTPServer, client: Client) -> None:
+    uploads = FakeUploads(fake)
+    uploads.fail_patch = 2
+    fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data("", status=404)
+    reports = Reports()
+    with pytest.raises(RegistryError):
+        client.push_blob(ref_of(fake), BLOB, chunk_size=MiB, progress=reports)
+    assert max(reports) > 0
+    assert sum(reports) == 0
+
+
+def test_existing_blob_reports_no_progress(fake: HTTPServer, client: Client) -> None:
+    fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data(
+        "", headers={"Content-Length": str(len(BLOB)), "Docker-Content-Digest": DIGEST}
+    )
+    reports = Reports()
+    client.push_blob(ref_of(fake), BLOB, progress=reports)
+    assert reports == []

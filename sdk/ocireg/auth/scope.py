@@ -7,6 +7,7 @@ allowed, but be tolerant), so the actions are split off at the *last* colon.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 __all__ = ["CATALOG_SCOPE", "merge_scopes", "repository_scope", "scope_covers"]
@@ -16,6 +17,13 @@ _ACTION_ORDER = {"pull": 0, "push": 1, "delete": 2, "*": 3}
 
 
 def repository_scope(path: str, *actions: str) -> str:
+    return _repository_scope(path, actions)
+
+
+# Scopes are built and compared on every request, from a handful of distinct values: the
+# pure functions here are cached (their results are immutable strings and tuples).
+@functools.lru_cache(maxsize=1024)
+def _repository_scope(path: str, actions: tuple[str, ...]) -> str:
     acts = actions or ("pull",)
     return f"repository:{path}:{','.join(_sorted_actions(set(acts)))}"
 
@@ -36,6 +44,17 @@ def merge_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 
     ``repository:a:pull`` + ``repository:a:push`` -> ``repository:a:pull,push``.
     """
+    if isinstance(scopes, tuple):
+        return _merge_cached(scopes)
+    return _merge(scopes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _merge_cached(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    return _merge(scopes)
+
+
+def _merge(scopes: Iterable[str]) -> tuple[str, ...]:
     merged: dict[str, set[str]] = {}
     for scope in scopes:
         resource, actions = _split(scope)
@@ -48,6 +67,17 @@ def merge_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 
 def scope_covers(held: Iterable[str], wanted: Iterable[str]) -> bool:
     """Whether a token asked for ``held`` scopes was asked for everything in ``wanted``."""
+    if isinstance(held, tuple) and isinstance(wanted, tuple):
+        return _covers_cached(held, wanted)
+    return _covers(held, wanted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _covers_cached(held: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    return _covers(held, wanted)
+
+
+def _covers(held: Iterable[str], wanted: Iterable[str]) -> bool:
     have: dict[str, set[str]] = {}
     for scope in held:
         resource, actions = _split(scope)

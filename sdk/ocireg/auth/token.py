@@ -9,6 +9,7 @@ a cached token that was asked for a superset of the wanted scopes is reused.
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import logging
 import threading
@@ -60,17 +61,26 @@ def check_realm(realm: str, registry_url: str) -> None:
     An https registry may not send us to a plain-http realm on another host, and a realm must
     be an http(s) URL.
     """
+    problem = _realm_problem(realm, registry_url)
+    if problem:
+        raise AuthenticationError(problem)
+
+
+@functools.lru_cache(maxsize=256)
+def _realm_problem(realm: str, registry_url: str) -> str | None:
+    # Checked before every authorised request, for a handful of distinct pairs: cached.
     parts = urlsplit(realm)
     reg = urlsplit(registry_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AuthenticationError(f"token realm {realm!r} of {reg.netloc} is not an http(s) URL")
+        return f"token realm {realm!r} of {reg.netloc} is not an http(s) URL"
     if reg.scheme == "https" and parts.scheme == "http" and parts.hostname != reg.hostname:
-        raise AuthenticationError(
+        return (
             f"refusing plain-http token realm {parts.scheme}://{parts.netloc} "
             f"for https registry {reg.netloc}"
         )
     if reg.scheme == "https" and not _is_loopback(reg.hostname) and _is_loopback(parts.hostname):
-        raise AuthenticationError(f"refusing loopback token realm {parts.netloc} for {reg.netloc}")
+        return f"refusing loopback token realm {parts.netloc} for {reg.netloc}"
+    return None
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -207,8 +217,14 @@ class TokenCache:
         fetch: Any,
     ) -> Token:
         """Return a fresh cached token covering ``scopes``, or call ``fetch()`` once for it."""
+        # Nearly always the token is there: one lock, and no per-key lock to wait behind.
         with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
+            found = self._find_locked(key, scopes)
+            if found is not None:
+                return found
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
         with lock:
             found = self._find(key, scopes)
             if found is not None:
@@ -223,8 +239,14 @@ class TokenCache:
 
     def _find(self, key: tuple[str, str, str], scopes: tuple[str, ...]) -> Token | None:
         with self._guard:
-            for token in reversed(self._tokens.get(key, [])):
-                if token.fresh() and scope_covers(token.scopes, scopes):
+            return self._find_locked(key, scopes)
+
+    def _find_locked(self, key: tuple[str, str, str], scopes: tuple[str, ...]) -> Token | None:
+        bucket = self._tokens.get(key)
+        if bucket:
+            now = time.monotonic()
+            for token in reversed(bucket):
+                if token.fresh(now) and scope_covers(token.scopes, scopes):
                     return token
         return None
 

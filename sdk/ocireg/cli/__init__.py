@@ -1,14 +1,28 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this marker in the entry point's module)
 """The ``ocireg`` command line: thin over the SDK, one clear line per error, stable JSON.
 
-Heavy imports (requests, the client) happen only in commands that talk to a registry, so
-``ocireg --version`` and ``ocireg parse`` start in about the time Python itself needs.
+Heavy imports (requests, pluggy, the client, tqdm) happen only in commands that need them,
+so ``ocireg --version`` and ``ocireg parse`` start in about the time Python itself needs
+(``benchmarks/bench_startup.py``; ``tests/unit/test_cli_startup.py`` keeps it so).
+
+Every error is one line on stderr, ``ocireg: <operation> <registry>/<target>: <status>
+<CODE>: <message>`` for registry errors; ``-v`` adds the traceback above it.
+
+Shell completion: with ``argcomplete`` installed (``pip install argcomplete``), run
+``eval "$(register-python-argcomplete ocireg)"`` in bash or zsh. Without it, or when the shell
+is not completing, nothing is imported.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_REFUSED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
@@ -40,10 +54,35 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILURE
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer a shell's completion request through argcomplete, which then exits; a no-op
+    unless the shell is completing (argcomplete's hook sets ``_ARGCOMPLETE``)."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    import importlib
+
+    try:
+        argcomplete = importlib.import_module("argcomplete")
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """Print one line (``-v``: the traceback first) and return the exit code."""
+    if args.verbose:
+        import traceback
+
+        traceback.print_exc()
+    print("ocireg: " + re.sub(r"\s*\n\s*", " ", message.strip()), file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     from ._parser import build_parser
 
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(args.verbose)
     from .. import errors
@@ -57,18 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         print("ocireg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except errors.OciregError as exc:
-        if args.verbose:
-            import traceback
-
-            traceback.print_exc()
-        print(f"ocireg: {exc}", file=sys.stderr)
-        return exit_code_for(exc)
+        return _fail(args, str(exc), exit_code_for(exc))
     except _UsageError as exc:
-        print(f"ocireg: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(args, str(exc), EXIT_USAGE)
     except OSError as exc:
-        print(f"ocireg: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_FAILURE
+        text = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        return _fail(args, text, EXIT_FAILURE)
+    except Exception as exc:  # a bug or an unmapped error: still one line, -v for the rest
+        hint = "" if args.verbose else " (run with -v for the traceback)"
+        return _fail(args, f"{args.command}: {type(exc).__name__}: {exc}{hint}", EXIT_FAILURE)
 
 
 class _UsageError(Exception):

@@ -194,8 +194,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import _more
-
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "parse": cmd_parse,
         "ping": cmd_ping,
@@ -205,13 +203,10 @@ def run(args: argparse.Namespace) -> int:
         "manifest": cmd_manifest,
         "config": cmd_config,
         "inspect": cmd_inspect,
-        "blob": _more.cmd_blob,
-        "copy": _more.cmd_copy,
-        "delete": _more.cmd_delete,
-        "prune": _more.cmd_prune,
-        "referrers": _more.cmd_referrers,
-        "login": _more.cmd_login,
-        "logout": _more.cmd_logout,
-        "auth": _more.cmd_auth,
     }
-    return handlers[args.command](args)
+    handler = handlers.get(args.command)
+    if handler is None:  # blob, copy, delete, prune, referrers, login, logout, auth
+        from . import _more
+
+        handler = getattr(_more, f"cmd_{args.command}")
+    return handler(args)

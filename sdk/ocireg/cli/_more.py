@@ -16,6 +16,7 @@ from ..errors import NotFoundError, OciregError
 from ..reference import Reference
 from . import usage_error
 from ._commands import _emit, _password, _registry_host, make_client
+from ._progress import progress_bar
 
 
 def _blob_ref(text: str) -> Reference:
@@ -25,11 +26,20 @@ def _blob_ref(text: str) -> Reference:
     return ref
 
 
+def _short(digest: str) -> str:
+    algorithm, _, hexa = digest.partition(":")
+    return f"{algorithm}:{hexa[:12]}"
+
+
 def cmd_blob(args: argparse.Namespace) -> int:
     if args.blob_command == "put":
         ref = Reference.parse(args.repository)
-        with make_client(args, [ref.domain]) as client:
-            desc = client.push_blob(ref, args.file, chunk_size=args.chunk_size)
+        size = os.path.getsize(args.file)  # also: a missing file fails before any request
+        with (
+            make_client(args, [ref.domain]) as client,
+            progress_bar(args, Path(args.file).name, size or None) as bar,
+        ):
+            desc = client.push_blob(ref, args.file, chunk_size=args.chunk_size, progress=bar)
         data = {"repository": ref.repository, "digest": desc.digest, "size": desc.size}
         _emit(args, data, lambda: [desc.digest])
         return 0
@@ -39,7 +49,10 @@ def cmd_blob(args: argparse.Namespace) -> int:
         if args.blob_command == "head":
             desc = client.head_blob(ref, ref.digest)
         else:
-            desc = client.pull_blob(ref, ref.digest, args.output)
+            with progress_bar(args, _short(ref.digest)) as bar:
+                if bar is not None:  # one HEAD more, only for the bar's total and ETA
+                    bar.set_total(client.head_blob(ref, ref.digest).size)
+                desc = client.pull_blob(ref, ref.digest, args.output, progress=bar)
     data = {"repository": ref.repository, "digest": desc.digest, "size": desc.size}
     _emit(args, data, lambda: [f"{desc.digest} {desc.size}"])
     return 0
@@ -61,8 +74,18 @@ def _plain(value: Any) -> Any:
 
 def cmd_copy(args: argparse.Namespace) -> int:
     src, dst = Reference.parse(args.source), Reference.parse(args.destination)
-    with make_client(args, sorted({src.domain, dst.domain})) as client:
-        result = client.copy(src, dst, all_platforms=args.platform is None, platform=args.platform)
+    with (
+        make_client(args, sorted({src.domain, dst.domain})) as client,
+        progress_bar(args, "copy") as bar,
+    ):
+        result = client.copy(
+            src,
+            dst,
+            all_platforms=args.platform is None,
+            platform=args.platform,
+            progress=bar,
+            progress_total=bar.set_total if bar is not None else None,
+        )
     data = _plain(result)
     _emit(args, data, lambda: [f"{dst}: {data.get('digest')}"])
     return 0

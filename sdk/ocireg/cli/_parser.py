@@ -13,6 +13,10 @@ exit codes:
   4  authentication failed or access denied
   5  refused by the registry (operation unsupported, e.g. delete disabled)
   130 interrupted (Ctrl-C); no partial file or upload is left behind
+
+environment:
+  OCIREG_PROGRESS=1  progress bars even when stderr is not a terminal (0: never);
+                     --json and --quiet always hide them
 """
 
 EXAMPLES = {
@@ -39,6 +43,16 @@ EXAMPLES = {
     "logout": "ocireg logout 127.0.0.1:5000",
     "auth": "ocireg auth explain quay.io",
 }
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return value
 
 
 def _sub(
@@ -70,7 +84,12 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--client-key", metavar="PEM", help="key of the client certificate")
     g.add_argument("--config", metavar="DIR", help="docker config directory (~/.docker)")
     g.add_argument("--json", action="store_true", help="print JSON with stable keys")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars (drawn on a terminal only; OCIREG_PROGRESS=1 forces them)",
+    )
     g.add_argument(
         "-v", "--verbose", action="count", default=0, help="-v HTTP requests, -vv with headers"
     )
@@ -123,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = blob.add_parser("put", parents=c, help="upload a file as a blob")
     g.add_argument("repository")
     g.add_argument("file")
-    g.add_argument("--chunk-size", type=int, metavar="BYTES")
+    g.add_argument(
+        "--chunk-size", type=_positive, metavar="BYTES", help="upload in PATCH chunks this big"
+    )
     g = blob.add_parser("head", parents=c, help="check that a blob exists")
     g.add_argument("reference", help="REPO@DIGEST")
 
