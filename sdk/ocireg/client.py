@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -408,7 +408,13 @@ class Client:
 
     def put_manifest(self, ref: RefLike, raw: bytes, media_type: str) -> Digest:
         """Store ``raw`` under the reference's tag (or digest); returns its digest."""
-        r = _ref(ref)
+        return self._put_manifest(_ref(ref), raw, media_type)[0].digest
+
+    def _put_manifest(
+        self, r: Reference, raw: bytes, media_type: str
+    ) -> tuple[Manifest, Mapping[str, str]]:
+        """PUT a manifest and check the stored digest; also return the response headers
+        (``OCI-Subject`` tells whether the registry tracks referrers itself)."""
         parsed = self.handlers.parse(raw, media_type)
         resp = self._request(
             "PUT",
@@ -422,14 +428,15 @@ class Client:
             raise_for_status(
                 resp, operation="PUT manifest", registry=r.domain, target=_target(r), ok=(201, 200)
             )
-            header = resp.headers.get("Docker-Content-Digest")
+            headers = resp.headers
+        header = headers.get("Docker-Content-Digest")
         if header and header != str(parsed.digest) and _same_algorithm(header, str(parsed.digest)):
             raise DigestMismatchError(
                 f"PUT manifest {r.domain}/{_target(r)}: registry stored {header}",
                 expected=str(parsed.digest),
                 actual=header,
             )
-        return parsed.digest
+        return parsed, headers
 
     def delete_manifest(self, repository: RefLike, digest: str | Digest) -> None:
         """Delete the manifest ``digest`` (and with it, on most registries, every tag on it)."""

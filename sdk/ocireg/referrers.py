@@ -172,23 +172,8 @@ def attach_referrer(
             f"the manifest's subject is {manifest.subject.digest}, but {ref} is {want}"
         )
     target = dataclasses.replace(ref, tag=None, digest=str(manifest.digest))
-    resp = client._request(
-        "PUT",
-        target,
-        f"/v2/{ref.path}/manifests/{manifest.digest}",
-        actions=("pull", "push"),
-        headers={"Content-Type": media_type},
-        data=raw,
-    )
-    with contextlib.closing(resp):
-        raise_for_status(
-            resp,
-            operation="PUT manifest",
-            registry=ref.domain,
-            target=f"{ref.path}@{manifest.digest}",
-            ok=(200, 201),
-        )
-        registry_tracks_it = bool(resp.headers.get("OCI-Subject"))
+    _, headers = client._put_manifest(target, raw, media_type)
+    registry_tracks_it = bool(headers.get("OCI-Subject"))
     entry = manifest.referrer_descriptor()
     if not registry_tracks_it:
         _update_fallback(client, ref, want, add=entry)
