@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from ocireg import Client, Descriptor, ImageIndex, ImageManifest
+from ocireg import Descriptor
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
 from ocireg.referrers import attach_referrer, fallback_tag
 from tests.ansible.conftest import PlaybookRunner, task
+from tests.fixtures.clients import client_for, pull_everything
 from tests.fixtures.images import OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
 
@@ -35,26 +36,6 @@ def _defaults(registry: Registry) -> dict[str, Any]:
         return {}
     user, password = registry.credentials("alice")
     return {"username": user, "password": password}
-
-
-def _client(registry: Registry) -> Client:
-    creds = registry.credentials("alice") if registry.users else None
-    return Client(credentials=creds, load_entrypoints=False)
-
-
-def _pulls(client: Client, ref: str) -> None:
-    """Pull like a container runtime would: the manifest (every child of an index), then
-    every blob, each verified by the SDK."""
-    repo = ref.rsplit(":", 1)[0]
-    manifest = client.get_manifest(ref)
-    images = [manifest]
-    if isinstance(manifest, ImageIndex):
-        images = [client.get_manifest(f"{repo}@{d.digest}") for d in manifest.manifests]
-    for image in images:
-        assert isinstance(image, ImageManifest)
-        for blob in image.blobs():
-            with client.open_blob(repo, blob.digest, size=blob.size) as reader:
-                reader.read()
 
 
 @pytest.fixture(params=["registry_open", "registry_token"])
@@ -111,9 +92,9 @@ def test_check_mode_then_real_run_then_again(registry: Registry, playbook: Playb
     assert run["after"]["tags"] == left
     assert {d["tag"]: d["digest"] for d in run["after"]["tag_details"]}["one"] == shared.digest
     assert pusher.tags(repo) == left
-    with _client(registry) as client:
+    with client_for(registry) as client:
         for tag in left:
-            _pulls(client, f"{name}:{tag}")
+            pull_everything(client, f"{name}:{tag}")
 
     assert run["untag_child"]["deleted"] == ["multi-arm"]
     assert run["untag_child"]["deleted_manifests"] == []  # the index still lists it
@@ -122,8 +103,8 @@ def test_check_mode_then_real_run_then_again(registry: Registry, playbook: Playb
     assert pusher.tags(multi_repo) == ["multi"]
     for child in index.children:
         assert pusher.exists(multi_repo, child.digest)
-    with _client(registry) as client:
-        _pulls(client, f"{multi}:multi")
+    with client_for(registry) as client:
+        pull_everything(client, f"{multi}:multi")
 
 
 def test_manifests_go_with_their_last_tag(
@@ -294,7 +275,7 @@ def _sign(registry: Registry, subject: Pushed, note: str) -> str:
         subject=Descriptor(media_type=subject.media_type, digest=subject.digest, size=subject.size),
         artifact_type="application/vnd.example.signature.v1",
     )
-    with _client(registry) as client:
+    with client_for(registry) as client:
         ref = f"{registry.host}/{subject.repository}@{subject.digest}"
         return attach_referrer(client, ref, raw, OCI_MANIFEST).digest
 

@@ -24,8 +24,6 @@ from pytest_httpserver import HTTPServer
 from ocireg import (
     Client,
     Descriptor,
-    ImageIndex,
-    ImageManifest,
     NotFoundError,
     Reference,
     UnsupportedError,
@@ -42,6 +40,7 @@ from ocireg.delete import capabilities
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
 from ocireg.referrers import attach_referrer, fallback_tag
 from tests.conftest import RegistryFactory
+from tests.fixtures.clients import client_for, pull_everything
 from tests.fixtures.images import OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
 from tests.live.test_delete import _FakeRegistry, _tiny_manifest
@@ -55,13 +54,6 @@ def _repo(name: str) -> str:
     return f"batch/{name}-{next(_COUNTER)}"
 
 
-def _client(registry: Registry) -> Client:
-    return Client(
-        credentials=registry.credentials("alice") if registry.users else None,
-        load_entrypoints=False,
-    )
-
-
 @pytest.fixture(params=["registry_open", "registry_token"])
 def registry(request: pytest.FixtureRequest) -> Registry:
     value: Registry = request.getfixturevalue(request.param)
@@ -70,26 +62,12 @@ def registry(request: pytest.FixtureRequest) -> Registry:
 
 @pytest.fixture
 def client(registry: Registry) -> Iterator[Client]:
-    with _client(registry) as c:
+    with client_for(registry) as c:
         yield c
 
 
 def _name(registry: Registry, repo: str) -> str:
     return f"{registry.host}/{repo}"
-
-
-def _pulls(client: Client, ref: str) -> None:
-    """The manifest (every child of an index) and every blob download, verified."""
-    repo = ref.rsplit(":", 1)[0]
-    manifest = client.get_manifest(ref)
-    images = [manifest]
-    if isinstance(manifest, ImageIndex):
-        images = [client.get_manifest(f"{repo}@{d.digest}") for d in manifest.manifests]
-    for image in images:
-        assert isinstance(image, ImageManifest)
-        for blob in image.blobs():
-            with client.open_blob(repo, blob.digest, size=blob.size) as reader:
-                reader.read()
 
 
 def _steps(plan_or_result: Any) -> list[tuple[str | None, str]]:
@@ -124,7 +102,7 @@ def test_delete_one_of_four_tags(registry: Registry, client: Client) -> None:
     assert real.deleted_manifests == dry.deleted_manifests == []
     assert pusher.tags(repo) == ["four", "one", "three"]
     for tag in ("one", "three", "four"):
-        _pulls(client, f"{name}:{tag}")
+        pull_everything(client, f"{name}:{tag}")
 
     again = client.delete_tags(name, ["two"])
     assert again.deleted == [] and again.not_found == ["two"]
@@ -147,7 +125,7 @@ def test_two_of_three_tags_on_one_image_are_untagged(registry: Registry, client:
     assert all(p.placeholder and not pusher.exists(repo, p.placeholder) for p in result.deleted)
     assert pusher.tags(repo) == ["c"]
     assert pusher.exists(repo, image.digest)
-    _pulls(client, f"{name}:c")
+    pull_everything(client, f"{name}:c")
 
 
 def test_all_tags_of_an_image_take_the_manifest(registry: Registry, client: Client) -> None:
@@ -188,7 +166,7 @@ def test_tagged_index_child(registry: Registry, client: Client) -> None:
     assert pusher.tags(repo) == ["multi", "multi-amd"]
     for c in index.children:
         assert pusher.exists(repo, c.digest)
-    _pulls(client, f"{name}:multi")
+    pull_everything(client, f"{name}:multi")
 
     both = client.delete_tags(name, ["multi-amd", "multi"])
     assert _steps(both) == [("multi", "delete-digest"), ("multi-amd", "delete-digest")]
@@ -231,7 +209,7 @@ def _assert_refused_before_any_change(registry: Registry) -> None:
     pusher.tag(index.children[0], "child")
     name = _name(registry, repo)
     before = pusher.tags(repo)
-    with _client(registry) as client:
+    with client_for(registry) as client:
         plan = plan_tag_deletes(client, Reference.parse(name), ["b", "c", "child", "multi", "gone"])
         assert plan.refused is not None and "delete is disabled" in plan.refused
         assert {p.action for p in plan.deletes} == {"refuse"}
@@ -241,7 +219,7 @@ def _assert_refused_before_any_change(registry: Registry) -> None:
             execute(client, plan)
         dry = client.delete_tags(name, ["a", "b", "c"], dry_run=True)
         assert dry.plan.refused is not None and dry.deleted == []
-    with _client(registry) as client, pytest.raises(UnsupportedError):
+    with client_for(registry) as client, pytest.raises(UnsupportedError):
         client.delete_tags(name, ["b"])  # a fresh client, no cached answer
     assert pusher.tags(repo) == before
     assert pusher.exists(repo, image.digest) and pusher.exists(repo, index.digest)

@@ -24,6 +24,7 @@ from ocireg.delete import DeletePlan, DeleteRefusedError, capabilities
 from ocireg.digest import Digest
 from ocireg.errors import AuthenticationError
 from tests.conftest import RegistryFactory
+from tests.fixtures.clients import client_for
 from tests.fixtures.images import OCI_CONFIG, OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
 
@@ -36,13 +37,6 @@ def _repo(name: str) -> str:
     return f"del/{name}-{next(_COUNTER)}"
 
 
-def _client(registry: Registry, user: str = "alice") -> Client:
-    return Client(
-        credentials=registry.credentials(user) if registry.users else None,
-        load_entrypoints=False,
-    )
-
-
 @pytest.fixture(params=["registry_open", "registry_token"])
 def registry(request: pytest.FixtureRequest) -> Registry:
     """The open and the token registry: deletion must work the same with scoped tokens."""
@@ -52,7 +46,7 @@ def registry(request: pytest.FixtureRequest) -> Registry:
 
 @pytest.fixture
 def client(registry: Registry) -> Iterator[Client]:
-    with _client(registry) as c:
+    with client_for(registry) as c:
         yield c
 
 
@@ -293,7 +287,7 @@ def _assert_delete_disabled(registry: Registry) -> None:
     pusher.image(repo, "lone")
     index = pusher.index(repo, "multi")
     pusher.tag(index.children[0], "child")
-    with _client(registry) as client:
+    with client_for(registry) as client:
         before = _digests(client, registry, repo)
         for tag in ("a", "lone", "child", "multi"):
             dry = client.delete_tag(_ref(registry, repo, tag), dry_run=True)
@@ -304,7 +298,7 @@ def _assert_delete_disabled(registry: Registry) -> None:
             client.delete_tag(_ref(registry, repo, digest=shared.digest), force=True)
         assert _digests(client, registry, repo) == before
     # A fresh client (no cached answer) must refuse just as cleanly.
-    with _client(registry) as client:
+    with client_for(registry) as client:
         with pytest.raises(UnsupportedError):
             client.delete_tag(_ref(registry, repo, "b"))
         assert _digests(client, registry, repo) == before
@@ -326,7 +320,7 @@ def test_puller_may_not_delete_and_nothing_changes(registry_token: Registry) -> 
     image = pusher.image(repo, "a")
     pusher.tag(image, "b")
     pusher.image(repo, "lone")
-    with _client(registry_token, "puller") as client:
+    with client_for(registry_token, "puller") as client:
         before = _digests(client, registry_token, repo)
         for tag in ("a", "lone"):
             with pytest.raises((DeniedError, AuthenticationError)):
