@@ -35,6 +35,7 @@ from ocireg import (
 from ocireg.auth.token import TOKENS
 from ocireg.builtin import environment, helpers
 from tests.fixtures.images import Pushed, Pusher
+from tests.fixtures.isolation import isolated_credentials
 from tests.fixtures.passstore import PassStore, make_pass_store
 from tests.fixtures.registry import Registry
 
@@ -72,20 +73,8 @@ def image(registry: Registry) -> Pushed:
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A HOME of our own and none of the caller's credential variables; caches emptied."""
-    for name in list(os.environ):
-        if name.startswith(("OCIREG_", "DOCKER_", "XDG_")) or name == "REGISTRY_AUTH_FILE":
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    (tmp_path / "run").mkdir()
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    helpers.clear_helper_cache()
-    TOKENS.clear()
-    yield home
-    helpers.clear_helper_cache()
-    TOKENS.clear()
+    with isolated_credentials(monkeypatch, tmp_path) as home:
+        yield home
 
 
 @pytest.fixture(scope="module")

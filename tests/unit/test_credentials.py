@@ -34,10 +34,10 @@ from ocireg import (
     RegistryToken,
     hookimpl,
 )
-from ocireg.auth.token import TOKENS
 from ocireg.builtin import containers_auth, docker_config, environment, helpers
 from ocireg.manifests import ImageManifest
 from ocireg.mediatypes import OCI_MANIFEST
+from tests.fixtures.isolation import isolated_credentials
 
 HOST = "registry.test:5000"
 HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -69,24 +69,8 @@ def make_client(**kwargs: Any) -> Client:
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A HOME of our own and none of the caller's credential variables; caches emptied."""
-    for name in list(os.environ):
-        if name.startswith(("OCIREG_", "DOCKER_", "XDG_")) or name in (
-            "REGISTRY_AUTH_FILE",
-            "EXAMPLE_VAULT_FILE",
-        ):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    # An empty runtime dir, so /run/containers/<uid>/auth.json of the machine is not read.
-    (tmp_path / "run").mkdir()
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    helpers.clear_helper_cache()
-    TOKENS.clear()
-    yield home
-    helpers.clear_helper_cache()
-    TOKENS.clear()
+    with isolated_credentials(monkeypatch, tmp_path, also=("EXAMPLE_VAULT_FILE",)) as home:
+        yield home
 
 
 @pytest.fixture
