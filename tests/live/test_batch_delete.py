@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +52,6 @@ _COUNTER = itertools.count()
 
 def _repo(name: str) -> str:
     return f"batch/{name}-{next(_COUNTER)}"
-
-
-@pytest.fixture(params=["registry_open", "registry_token"])
-def registry(request: pytest.FixtureRequest) -> Registry:
-    value: Registry = request.getfixturevalue(request.param)
-    return value
-
-
-@pytest.fixture
-def client(registry: Registry) -> Iterator[Client]:
-    with client_for(registry) as c:
-        yield c
 
 
 def _name(registry: Registry, repo: str) -> str:

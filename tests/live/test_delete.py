@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -35,19 +34,6 @@ _COUNTER = itertools.count()
 
 def _repo(name: str) -> str:
     return f"del/{name}-{next(_COUNTER)}"
-
-
-@pytest.fixture(params=["registry_open", "registry_token"])
-def registry(request: pytest.FixtureRequest) -> Registry:
-    """The open and the token registry: deletion must work the same with scoped tokens."""
-    value: Registry = request.getfixturevalue(request.param)
-    return value
-
-
-@pytest.fixture
-def client(registry: Registry) -> Iterator[Client]:
-    with client_for(registry) as c:
-        yield c
 
 
 def _ref(registry: Registry, repo: str, tag: str | None = None, digest: str | None = None) -> str:
