@@ -31,7 +31,7 @@ from .errors import (
 )
 from .manifests import Descriptor, HandlerRegistry, ImageIndex, ImageManifest, Manifest, Platform
 from .plugins import get_plugin_manager
-from .reference import Reference
+from .reference import Reference, normalize_registry
 from .transport import Transport, raise_for_status
 
 if TYPE_CHECKING:
@@ -592,7 +592,7 @@ class Client:
     def explain_credentials(self, registry: str, repository: str | None = None) -> dict[str, Any]:
         """Which provider answers for ``registry``, with what kind of credential, and from
         where; never the secret. Providers are asked in the documented order."""
-        registry = Reference.parse(f"{registry}/x").domain if "/" not in registry else registry
+        registry = normalize_registry(registry)
         asked: list[str] = []
         provider, found = self._ask_providers(registry, repository, asked)
         if found is not None:

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from .digest import Digest
 from .errors import InvalidDigestError, InvalidReferenceError
 
-__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference"]
+__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference", "normalize_registry"]
 
 DEFAULT_DOMAIN = "docker.io"
 DEFAULT_TAG = "latest"
@@ -239,6 +239,15 @@ class Reference:
             "familiar": self.familiar,
             "canonical": self.canonical,
         }
+
+
+def normalize_registry(text: str) -> str:
+    """A registry name as a reference's domain: ``index.docker.io`` -> ``docker.io``, a
+    trailing ``/`` dropped, validated by the same rules (``InvalidReferenceError``). Text
+    with a path is returned as it is."""
+    if "/" in text.strip("/"):
+        return text
+    return Reference.parse(f"{text.rstrip('/')}/x").domain
 
 
 def _split_domain(text: str) -> tuple[str, str, bool]:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..reference import Reference
+from ..reference import Reference, normalize_registry
 from . import usage_error
 
 if TYPE_CHECKING:
@@ -69,10 +69,6 @@ def _ref(text: str) -> Reference:
     return Reference.parse(text)
 
 
-def _registry_host(text: str) -> str:
-    return Reference.parse(f"{text.rstrip('/')}/x").domain if "/" not in text.strip("/") else text
-
-
 def cmd_parse(args: argparse.Namespace) -> int:
     ref = _ref(args.reference)
     print(json.dumps(ref.to_dict(), indent=2))
@@ -80,7 +76,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_ping(args: argparse.Namespace) -> int:
-    host = _registry_host(args.registry)
+    host = normalize_registry(args.registry)
     with make_client(args, [host]) as client:
         info = client.ping(host)
     data = {
@@ -96,7 +92,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    host = _registry_host(args.registry)
+    host = normalize_registry(args.registry)
     with make_client(args, [host]) as client:
         repos = client.catalog(host)
     _emit(args, {"registry": host, "repositories": repos}, lambda: repos)

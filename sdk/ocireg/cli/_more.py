@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NotFoundError, OciregError
-from ..reference import Reference
+from ..reference import Reference, normalize_registry
 from . import usage_error
-from ._commands import _emit, _password, _registry_host, make_client
+from ._commands import _emit, _password, make_client
 from ._progress import progress_bar
 
 
@@ -219,7 +219,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     from ..builtin import helpers
     from ..builtin.docker_config import load_config, server_key
 
-    host = _registry_host(args.registry)
+    host = normalize_registry(args.registry)
     if not args.username:
         usage_error("login needs -u/--username")
     password = _password(args)
@@ -248,7 +248,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
     from ..builtin import helpers
     from ..builtin.docker_config import host_of, load_config, server_key
 
-    host = _registry_host(args.registry)
+    host = normalize_registry(args.registry)
     path = _config_file(args)
     doc = load_config(path) or {}
     key = server_key(host)
@@ -269,7 +269,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
-    host = _registry_host(args.registry)
+    host = normalize_registry(args.registry)
     with make_client(args, [host]) as client:
         info = client.explain_credentials(host)
 
