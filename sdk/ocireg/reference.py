@@ -60,6 +60,10 @@ __all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference", "normalize_registry"]
 DEFAULT_DOMAIN = "docker.io"
 DEFAULT_TAG = "latest"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
+#: Every host name that means Docker Hub (the API host, the v1 index, the old web host).
+DOCKER_HUB_ALIASES = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
 OFFICIAL_PREFIX = "library/"
 MAX_PATH_LENGTH = 255
 _DIGEST_ALGORITHMS = ("sha256", "sha384", "sha512")

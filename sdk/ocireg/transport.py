@@ -47,6 +47,7 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
+from .reference import DOCKER_HUB_ALIASES
 
 __all__ = [
     "Transport",
@@ -63,7 +64,6 @@ warn_log = logging.getLogger("ocireg")
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUS = {429, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -90,7 +90,7 @@ USER_AGENT = "ocireg/{version} python-requests/{requests}"
 
 def endpoint_for(domain: str) -> str:
     """The API host of a registry name: ``docker.io`` is served by ``registry-1.docker.io``."""
-    return DOCKER_HUB_ENDPOINT if domain.lower() in _HUB_ALIASES else domain
+    return DOCKER_HUB_ENDPOINT if domain.lower() in DOCKER_HUB_ALIASES else domain
 
 
 def _hostname(registry: str) -> str:

@@ -20,16 +20,16 @@ from typing import Any
 from ..auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
 from ..errors import PluginError
 from ..hookspecs import hookimpl
+from ..reference import DOCKER_HUB_ALIASES
 from . import helpers
 
 __all__ = ["HUB_KEY", "DockerConfigProvider", "config_path", "hub_aliases", "lookup", "server_key"]
 
 HUB_KEY = "https://index.docker.io/v1/"
-_HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 
 def hub_aliases(registry: str) -> bool:
-    return registry.lower() in _HUB_NAMES
+    return registry.lower() in DOCKER_HUB_ALIASES
 
 
 def server_key(registry: str) -> str:
@@ -137,7 +137,9 @@ def lookup(
         auths = {}
     suffix = helpers_map.get(registry) if isinstance(helpers_map, dict) else None
     if suffix is None and isinstance(helpers_map, dict) and hub_aliases(registry):
-        suffix = next((helpers_map[k] for k in _HUB_NAMES | {HUB_KEY} if k in helpers_map), None)
+        suffix = next(
+            (helpers_map[k] for k in DOCKER_HUB_ALIASES | {HUB_KEY} if k in helpers_map), None
+        )
     how = f"credHelpers[{registry}]"
     if not suffix and doc.get("credsStore"):
         suffix, how = doc["credsStore"], "credsStore"
