@@ -12,9 +12,11 @@ from .auth.credentials import BasicCredentials, Credentials, IdentityToken, Regi
 from .digest import Digest, DigestVerifier
 from .errors import (
     AuthenticationError,
+    DeleteRefusedError,
     DeniedError,
     DigestMismatchError,
     InvalidDigestError,
+    InvalidPlatformError,
     InvalidReferenceError,
     ManifestError,
     NotFoundError,
@@ -22,6 +24,7 @@ from .errors import (
     PluginError,
     RegistryError,
     RegistryErrorDetail,
+    SharedDigestError,
     TooManyRequestsError,
     TransportError,
     UnsupportedError,
@@ -30,15 +33,31 @@ from .manifests import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
 from .reference import Reference
 
 if TYPE_CHECKING:
+    from .batch_delete import BatchPlan, BatchResult, RepositoryGraph
+    from .blobs import BlobReader
     from .client import Client, RegistryInfo
+    from .copy import CopyResult
+    from .delete import DeletePlan
     from .hookspecs import hookimpl
+    from .manifests import ManifestHandler
 
 __version__ = "0.1.0"
 
 # The client pulls in requests (about 0.17 s) and hookspecs pluggy (with importlib.metadata);
 # load them on first use so that `ocireg parse` and programs that only parse references start
 # fast. Plugins' `from ocireg import hookimpl` goes through __getattr__ like any other name.
-_LAZY = {"Client": "client", "RegistryInfo": "client", "hookimpl": "hookspecs"}
+_LAZY = {
+    "Client": "client",
+    "RegistryInfo": "client",
+    "hookimpl": "hookspecs",
+    "BatchPlan": "batch_delete",
+    "BatchResult": "batch_delete",
+    "DeletePlan": "delete",
+    "RepositoryGraph": "batch_delete",
+    "CopyResult": "copy",
+    "BlobReader": "blobs",
+    "ManifestHandler": "manifests",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,9 +74,15 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AuthenticationError",
     "BasicCredentials",
+    "BatchPlan",
+    "BatchResult",
+    "BlobReader",
     "Challenge",
     "Client",
+    "CopyResult",
     "Credentials",
+    "DeletePlan",
+    "DeleteRefusedError",
     "DeniedError",
     "Descriptor",
     "Digest",
@@ -67,9 +92,11 @@ __all__ = [
     "ImageIndex",
     "ImageManifest",
     "InvalidDigestError",
+    "InvalidPlatformError",
     "InvalidReferenceError",
     "Manifest",
     "ManifestError",
+    "ManifestHandler",
     "NotFoundError",
     "OciregError",
     "Platform",
@@ -79,6 +106,8 @@ __all__ = [
     "RegistryErrorDetail",
     "RegistryInfo",
     "RegistryToken",
+    "RepositoryGraph",
+    "SharedDigestError",
     "TooManyRequestsError",
     "TransportError",
     "UnsupportedError",

@@ -57,7 +57,7 @@ from .delete import (
     _unsupported,
     capabilities,
 )
-from .errors import NotFoundError, OciregError
+from .errors import NotFoundError, OciregError, SharedDigestError
 from .manifests import Descriptor, ImageIndex, Manifest
 from .mediatypes import OCI_MANIFEST, is_generic, is_index
 from .reference import Reference
@@ -279,16 +279,6 @@ class BatchPlan:
             "fallback_tags": [p.to_dict() for p in self.fallback_tags],
             "refused": self.refused,
         }
-
-
-class SharedDigestError(OciregError):
-    """``shared_digest="fail"`` and a chosen tag's manifest is needed by a tag that stays;
-    nothing was changed. :attr:`plan` has them in ``skipped``."""
-
-    def __init__(self, plan: BatchPlan) -> None:
-        details = "; ".join(f"tag {p.tag}: {p.reason}" for p in plan.skipped)
-        super().__init__(f"nothing was changed: shared_digest=fail and {details}")
-        self.plan = plan
 
 
 def plan_tag_deletes(

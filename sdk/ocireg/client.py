@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     import requests
 
-    from .batch_delete import BatchResult, SharedDigest
+    from .batch_delete import BatchPlan, BatchResult, RepositoryGraph, SharedDigest
     from .blobs import BlobReader
     from .copy import CopyResult
     from .delete import DeletePlan
@@ -83,6 +83,8 @@ class Client:
     :param docker_config: the docker config directory (default ``$DOCKER_CONFIG`` or
         ``~/.docker``).
     :param insecure_registries: hosts spoken to over plain http or unverified TLS.
+    :param plain_http: hosts spoken to over plain http only, never TLS; credentials may be
+        sent to them in clear (the caller chose it).
     :param ca_cert: a CA bundle (PEM path) to verify registries with.
     :param client_cert: a client certificate path, or ``(cert, key)`` paths, for mutual TLS.
     :param verify_tls: set False to skip TLS verification for every registry.
@@ -100,6 +102,7 @@ class Client:
         blocked_plugins: Iterable[str] = (),
         docker_config: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
+        plain_http: Iterable[str] = (),
         ca_cert: str | None = None,
         client_cert: str | tuple[str, str] | None = None,
         verify_tls: bool = True,
@@ -122,6 +125,7 @@ class Client:
             credentials_for=self._lookup_credentials,
             session=session,
             insecure_registries=insecure_registries,
+            plain_http=plain_http,
             ca_cert=ca_cert,
             client_cert=client_cert,
             verify_tls=verify_tls,
@@ -552,6 +556,45 @@ class Client:
             delete_referrers=delete_referrers,
             dry_run=dry_run,
         )
+
+    def snapshot(self, repository: RefLike, tags: Iterable[str] | None = None) -> RepositoryGraph:
+        """Read the graph of ``repository`` once: tags, their digests, every tagged index."""
+        from . import batch_delete
+
+        return batch_delete.snapshot(self, _ref(repository), tags)
+
+    def plan_tag_deletes(
+        self,
+        repository: RefLike,
+        tags: Iterable[str],
+        *,
+        shared_digest: SharedDigest = "untag",
+        delete_referrers: bool = False,
+        graph: RepositoryGraph | None = None,
+    ) -> BatchPlan:
+        """Decide how to delete ``tags``; sends nothing that changes the registry."""
+        from . import batch_delete
+
+        return batch_delete.plan_tag_deletes(
+            self,
+            _ref(repository),
+            tags,
+            shared_digest=shared_digest,
+            delete_referrers=delete_referrers,
+            graph=graph,
+        )
+
+    def execute_plan(self, plan: BatchPlan, *, result: BatchResult | None = None) -> BatchResult:
+        """Carry out a plan from :meth:`plan_tag_deletes`; ``result`` is kept up to date."""
+        from . import batch_delete
+
+        return batch_delete.execute(self, plan, result=result)
+
+    def read_blob(self, repository: RefLike, descriptor: Descriptor, *, limit: int) -> bytes:
+        """A small blob (a config, a signature) in memory, verified; at most ``limit`` bytes."""
+        from .blobs import read_blob
+
+        return read_blob(self, _ref(repository), descriptor, limit=limit)
 
     def referrers(self, ref: RefLike, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``ref`` (referrers API, else the fallback tag)."""

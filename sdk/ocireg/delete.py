@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .digest import Digest
 from .errors import (
+    DeleteRefusedError,
     InvalidReferenceError,
     ManifestError,
     NotFoundError,
@@ -117,14 +118,6 @@ class DeletePlan:
         out["ref"] = str(self.ref)
         out["shared_with"], out["reached_by"] = list(self.shared_with), list(self.reached_by)
         return out
-
-
-class DeleteRefusedError(OciregError):
-    """A digest was to be deleted that tags still need; :attr:`plan` names them."""
-
-    def __init__(self, message: str, *, plan: DeletePlan) -> None:
-        super().__init__(message)
-        self.plan = plan
 
 
 @dataclass

@@ -13,6 +13,9 @@
     │   └── TooManyRequestsError                  429, carries ``retry_after``
     ├── DigestMismatchError                       content does not hash to the expected digest
     ├── ManifestError                             a manifest that cannot be parsed or is refused
+    │   └── InvalidPlatformError (also ValueError) bad platform text (``linux/arm64/v8``)
+    ├── DeleteRefusedError                        a digest that tags still need, without force
+    ├── SharedDigestError                         shared_digest="fail" met a tag another needs
     ├── TransportError                            connection, TLS, timeout (cause: requests')
     └── PluginError                               a plugin (or credential helper) failed; names it
 
@@ -23,13 +26,18 @@ secret: callers must not put credentials into them, and :func:`redact` is applie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .deletion.plan import BatchPlan, DeletePlan
 
 __all__ = [
     "AuthenticationError",
+    "DeleteRefusedError",
     "DeniedError",
     "DigestMismatchError",
     "InvalidDigestError",
+    "InvalidPlatformError",
     "InvalidReferenceError",
     "ManifestError",
     "NotFoundError",
@@ -37,6 +45,7 @@ __all__ = [
     "PluginError",
     "RegistryError",
     "RegistryErrorDetail",
+    "SharedDigestError",
     "TooManyRequestsError",
     "TransportError",
     "UnsupportedError",
@@ -139,6 +148,28 @@ class DigestMismatchError(OciregError):
 
 class ManifestError(OciregError):
     """A manifest that cannot be parsed, is of an unknown type, or is too large."""
+
+
+class InvalidPlatformError(ManifestError, ValueError):
+    """Platform text that cannot be parsed (also a ``ValueError``, like a bad reference)."""
+
+
+class DeleteRefusedError(OciregError):
+    """A digest was to be deleted that tags still need; :attr:`plan` names them."""
+
+    def __init__(self, message: str, *, plan: DeletePlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+class SharedDigestError(OciregError):
+    """``shared_digest="fail"`` and a chosen tag's manifest is needed by a tag that stays;
+    nothing was changed. :attr:`plan` has them in ``skipped``."""
+
+    def __init__(self, plan: BatchPlan) -> None:
+        details = "; ".join(f"tag {p.tag}: {p.reason}" for p in plan.skipped)
+        super().__init__(f"nothing was changed: shared_digest=fail and {details}")
+        self.plan = plan
 
 
 class TransportError(OciregError):

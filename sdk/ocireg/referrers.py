@@ -38,8 +38,19 @@ from .transport import raise_for_status
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["attach_referrer", "detach_referrer", "fallback_tag", "referrers"]
+__all__ = [
+    "FALLBACK_TAG",
+    "attach_referrer",
+    "detach_referrer",
+    "fallback_tag",
+    "is_fallback_tag",
+    "referrers",
+]
 
+#: What a referrers fallback tag looks like (``<alg>-<hex>``, see :func:`fallback_tag`): the
+#: algorithm cut to 32 characters, the hex digits of sha256 or sha512 cut to 64. Only a shape:
+#: a tag of this shape may still hold anything.
+FALLBACK_TAG = re.compile(r"[a-z0-9._-]{1,32}-[0-9a-f]{32,64}")
 _NOT_TAG_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
 _LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -54,6 +65,11 @@ def fallback_tag(digest: str | Digest) -> str:
     """
     algorithm, _, encoded = str(digest).partition(":")
     return _NOT_TAG_CHARS.sub("-", f"{algorithm[:32]}-{encoded[:64]}")
+
+
+def is_fallback_tag(tag: str) -> bool:
+    """Whether ``tag`` has the shape of a referrers fallback tag."""
+    return FALLBACK_TAG.fullmatch(tag) is not None
 
 
 def referrers(

@@ -165,6 +165,7 @@ class Transport:
         credentials_for: CredentialsLookup,
         session: requests.Session | None = None,
         insecure_registries: Iterable[str] = (),
+        plain_http: Iterable[str] = (),
         ca_cert: str | None = None,
         client_cert: str | tuple[str, str] | None = None,
         verify_tls: bool = True,
@@ -194,7 +195,9 @@ class Transport:
         self._origin_proxies: dict[str, dict[str, str]] = {}
         #: Token cache key part of each credential, by identity (a sha256 per request else).
         self._fingerprints: dict[int, tuple[Credentials, str]] = {}
-        self.insecure = {r.lower() for r in insecure_registries}
+        #: Hosts spoken to over plain http only (the caller said so: no TLS attempt first).
+        self.plain_http = {r.lower() for r in plain_http}
+        self.insecure = {r.lower() for r in insecure_registries} | self.plain_http
         env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.verify: bool | str = (
             ca_cert if ca_cert else (env_bundle or True) if verify_tls else False
@@ -237,6 +240,8 @@ class Transport:
         endpoint = endpoint_for(registry)
         if scheme:
             candidates = [scheme]
+        elif registry.lower() in self.plain_http:
+            candidates = ["http"]
         elif registry.lower() in self.insecure or is_loopback(registry):
             # Like docker for insecure registries: TLS first, plain http when TLS fails.
             candidates = ["https", "http"]

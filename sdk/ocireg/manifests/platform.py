@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ManifestError
+from ..errors import InvalidPlatformError, ManifestError
 from ._fields import opt_str, opt_str_list, req_str
 
 __all__ = ["InvalidPlatformError", "Platform"]
@@ -32,10 +32,6 @@ __all__ = ["InvalidPlatformError", "Platform"]
 _COMPONENT = re.compile(r"[A-Za-z0-9_.-]+")
 # containerd's "windows(10.0.17763+feature)" form of the OS component.
 _OS_OPTIONS = re.compile(r"([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.-]*)((?:\+[A-Za-z0-9_.-]+)*)\))?")
-
-
-class InvalidPlatformError(ManifestError, ValueError):
-    """Platform text that cannot be parsed (also a ``ValueError``, like a bad reference)."""
 
 
 @dataclass(frozen=True, slots=True)
