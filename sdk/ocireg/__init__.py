@@ -33,13 +33,13 @@ from .manifests import Descriptor, ImageIndex, ImageManifest, Manifest, Platform
 from .reference import Reference
 
 if TYPE_CHECKING:
-    from .batch_delete import BatchPlan, BatchResult, RepositoryGraph
     from .blobs import BlobReader
-    from .client import Client, RegistryInfo
+    from .client import Client
     from .copy import CopyResult
-    from .delete import DeletePlan
+    from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph
     from .hookspecs import hookimpl
     from .manifests import ManifestHandler
+    from .remote import RegistryInfo
 
 __version__ = "0.1.0"
 
@@ -48,12 +48,12 @@ __version__ = "0.1.0"
 # fast. Plugins' `from ocireg import hookimpl` goes through __getattr__ like any other name.
 _LAZY = {
     "Client": "client",
-    "RegistryInfo": "client",
+    "RegistryInfo": "remote",
     "hookimpl": "hookspecs",
-    "BatchPlan": "batch_delete",
-    "BatchResult": "batch_delete",
-    "DeletePlan": "delete",
-    "RepositoryGraph": "batch_delete",
+    "BatchPlan": "deletion",
+    "BatchResult": "deletion",
+    "DeletePlan": "deletion",
+    "RepositoryGraph": "deletion",
     "CopyResult": "copy",
     "BlobReader": "blobs",
     "ManifestHandler": "manifests",

@@ -13,15 +13,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
-import os
 import queue
 import re
-import secrets
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
@@ -33,31 +30,26 @@ from .errors import (
     ManifestError,
     NotFoundError,
     OciregError,
-    RegistryError,
     TransportError,
 )
 from .manifests import Descriptor
+from .mediatypes import BLOB_MEDIA_TYPE
 from .transport import raise_for_status
 
 if TYPE_CHECKING:
-    from .client import Client
     from .reference import Reference
+    from .remote import Remote
 
 __all__ = [
     "BLOB_MEDIA_TYPE",
     "BlobReader",
     "blob_exists",
-    "delete_blob",
-    "head_blob",
     "open_blob",
-    "pull_blob",
     "read_blob",
 ]
 
 log = logging.getLogger("ocireg.blobs")
 
-#: Registries keep no media type for blobs (it lives in the manifest's descriptor).
-BLOB_MEDIA_TYPE = "application/octet-stream"
 #: Bytes per socket read; smaller reads cost more per byte, larger gain nothing measurable.
 CHUNK_SIZE = 1 << 20
 #: A dropped connection is resumed only if this much arrived since the previous attempt, or
@@ -71,7 +63,6 @@ MAX_RESUMES = 10
 #: reused buffers it took pull_blob of 1 GiB from ~1.7x to ~1.05x the time of
 #: ``curl -o FILE`` on an idle 2-core VM (benchmarks/bench_blobs.py).
 THREADED_HASH_MIN = 4 << 20
-_PULL_BUFFERS = 10  # pull_blob's buffers: the hash queue's 8, one being filled, one spare
 
 # A connection dropped mid-body as urllib3 or http.client report it (IncompleteRead, resets,
 # read timeouts); OSError, whatever else a socket raises, is added where it is caught.
@@ -96,11 +87,11 @@ class BlobReader:
     """
 
     def __init__(
-        self, client: Client, ref: Reference, digest: str, *, size: int | None = None
+        self, remote: Remote, ref: Reference, digest: str, *, size: int | None = None
     ) -> None:
         # An unregistered algorithm cannot be verified: refuse it before any request.
         self._verifier = DigestVerifier(Digest.parse(digest))
-        self._client, self._ref = client, ref
+        self._remote, self._ref = remote, ref
         self._where = f"{ref.domain}/{ref.path}@{digest}"
         self._size = size
         self._pending, self._pos = b"", 0  # the chunk read() is handing out, and where
@@ -226,7 +217,7 @@ class BlobReader:
         self._consume(data, n, None)
         return data
 
-    def _read_owned(self, buf: bytearray, release: _Release) -> int:
+    def read_owned(self, buf: bytearray, release: _Release) -> int:
         """Fill ``buf`` without copying (0 at the verified end). ``release(buf)`` is called
         once it is hashed; until then the caller must not refill it. pull_blob's fast path."""
         with self._guard():
@@ -298,11 +289,7 @@ class BlobReader:
 
     def _get(self, start: int) -> requests.Response:
         # identity: Range offsets and Content-Length must count blob bytes, not gzip bytes.
-        headers = {"Accept-Encoding": "identity"}
-        if start:
-            headers["Range"] = f"bytes={start}-"
-        path = f"/v2/{self._ref.path}/blobs/{self.digest}"
-        resp = self._client._request("GET", self._ref, path, headers=headers, stream=True)
+        resp = self._remote.get_blob(self._ref, self.digest, start=start)
         self.requests += 1
         try:
             self._check_response(resp, start)
@@ -407,41 +394,8 @@ class _Hasher:
 # -- module functions ----------------------------------------------------------------------
 
 
-def head_blob(
-    client: Client,
-    ref: Reference,
-    digest: str,
-    *,
-    actions: tuple[str, ...] = ("pull",),
-    extra_scopes: tuple[str, ...] = (),
-) -> Descriptor:
-    """Size of a blob from a HEAD; :class:`NotFoundError` when the repository lacks it.
-
-    ``actions``/``extra_scopes`` let an upload ask for its push token up front, so one token
-    serves the HEAD and the upload that follows.
-    """
-    d = Digest.parse(digest)
-    target = f"{ref.path}@{d}"
-    resp = client._request(
-        "HEAD", ref, f"/v2/{ref.path}/blobs/{d}", actions=actions, extra_scopes=extra_scopes
-    )
-    with contextlib.closing(resp):
-        raise_for_status(resp, operation="HEAD blob", registry=ref.domain, target=target)
-        header = resp.headers.get("Docker-Content-Digest", "")
-        length = resp.headers.get("Content-Length", "")
-    if header.partition(":")[0] == d.algorithm and header != str(d):
-        message = f"HEAD blob {ref.domain}/{target}: registry says {header}"
-        raise DigestMismatchError(message, expected=str(d), actual=header)
-    if not length.isdigit():  # the spec requires it; a proxy may have dropped it
-        message = f"HEAD blob {ref.domain}/{target}: answer without Content-Length"
-        raise RegistryError(
-            message, status=resp.status_code, operation="HEAD blob", registry=ref.domain
-        )
-    return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=str(d), size=int(length))
-
-
 def blob_exists(
-    client: Client,
+    remote: Remote,
     ref: Reference,
     digest: str,
     *,
@@ -450,20 +404,20 @@ def blob_exists(
 ) -> bool:
     """Whether the repository holds the blob (a HEAD; 404 means no, other errors raise)."""
     try:
-        head_blob(client, ref, digest, actions=actions, extra_scopes=extra_scopes)
+        remote.head_blob(ref, digest, actions=actions, extra_scopes=extra_scopes)
     except NotFoundError:
         return False
     return True
 
 
 def open_blob(
-    client: Client, ref: Reference, digest: str, *, size: int | None = None
+    remote: Remote, ref: Reference, digest: str, *, size: int | None = None
 ) -> BlobReader:
     """Start reading a blob; see :class:`BlobReader`. Use it as a context manager."""
-    return BlobReader(client, ref, digest, size=size)
+    return BlobReader(remote, ref, digest, size=size)
 
 
-def read_blob(client: Client, ref: Reference, descriptor: Descriptor, *, limit: int) -> bytes:
+def read_blob(remote: Remote, ref: Reference, descriptor: Descriptor, *, limit: int) -> bytes:
     """The whole (small) blob of ``descriptor`` in memory, verified: configs and the like.
 
     A descriptor over ``limit`` bytes raises :class:`ManifestError` (metadata too large to
@@ -472,67 +426,5 @@ def read_blob(client: Client, ref: Reference, descriptor: Descriptor, *, limit: 
     if descriptor.size > limit:
         where = f"{ref.domain}/{ref.path}@{descriptor.digest}"
         raise ManifestError(f"blob {where} is {descriptor.size} bytes, over the {limit}-byte limit")
-    with open_blob(client, ref, descriptor.digest, size=descriptor.size) as reader:
+    with open_blob(remote, ref, descriptor.digest, size=descriptor.size) as reader:
         return reader.read()
-
-
-def pull_blob(
-    client: Client,
-    ref: Reference,
-    digest: str,
-    dest: str | os.PathLike[str],
-    *,
-    fsync: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> Descriptor:
-    """Download a blob to ``dest``, replacing it only once every byte is verified.
-
-    The bytes go to a hidden temporary file in ``dest``'s directory (same filesystem, so the
-    final :func:`os.replace` is atomic); on any failure, ``KeyboardInterrupt`` included, it is
-    removed and a pre-existing ``dest`` is left as it was. ``fsync=True`` also flushes file
-    and directory before returning, so a crash right after cannot leave a short file at
-    ``dest``; it costs what the disk needs to write the blob (next to nothing on the
-    benchmark's VM, seconds per GiB on slow disks). Off by default, as in curl and crane.
-
-    ``progress(n)`` is called with the number of bytes just written, after each chunk (up to
-    :data:`CHUNK_SIZE`); bytes a resumed GET receives again are not counted twice.
-    """
-    target = Path(dest)
-    # Buffers go round: filled from the socket, written, hashed on the worker, reused.
-    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    for _ in range(_PULL_BUFFERS):
-        free.put(bytearray(CHUNK_SIZE))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.part"  # O_EXCL, umask mode
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out, open_blob(client, ref, digest) as reader:
-            while n := reader._read_owned(buf := free.get(), free.put):
-                out.write(memoryview(buf)[:n])
-                if progress is not None:
-                    progress(n)
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if fsync:
-        with contextlib.suppress(OSError):  # not every platform lets a directory be synced
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=reader.digest, size=reader.received)
-
-
-def delete_blob(client: Client, ref: Reference, digest: str) -> None:
-    """Delete a blob from a repository (202); :class:`NotFoundError` if it is not there."""
-    d = Digest.parse(digest)
-    resp = client._request("DELETE", ref, f"/v2/{ref.path}/blobs/{d}", actions=("pull", "delete"))
-    with contextlib.closing(resp):
-        where = {"registry": ref.domain, "target": f"{ref.path}@{d}"}
-        raise_for_status(resp, operation="DELETE blob", ok=(200, 202, 204), **where)

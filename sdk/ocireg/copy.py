@@ -13,7 +13,7 @@ What we learnt from the fastest peers (REGISTRY-FACTS section 4) and do here:
    a tag pointing at something incomplete. Child manifests already present at the
    destination (HEAD by digest) are skipped together with all their blobs.
 4. **Blobs concurrently**, largest first (regclient starts the long tail early), on a
-   ``ThreadPoolExecutor(client.max_workers)``; every distinct blob once, even when several
+   ``ThreadPoolExecutor(remote.max_workers)``; every distinct blob once, even when several
    platforms share it. Each blob is skipped when the destination has it (HEAD), mounted when
    source and destination are on the same registry (crane, regclient: a ``mount=&from=`` POST
    moves no data), and otherwise streamed from the source GET straight into the destination
@@ -39,6 +39,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
 from .auth.scope import repository_scope
+from .blobs import BlobReader, blob_exists, open_blob
 from .errors import ManifestError, NotFoundError, TransportError
 from .manifests import Descriptor, ImageIndex, Manifest, Platform, Schema1Manifest
 from .mediatypes import (
@@ -48,11 +49,11 @@ from .mediatypes import (
     OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD,
     strip_params,
 )
+from .upload import push_blob
 
 if TYPE_CHECKING:
-    from .blobs import BlobReader
-    from .client import Client
     from .reference import Reference
+    from .remote import Remote
 
 __all__ = ["DEFAULT_PLATFORM", "CopyResult", "copy_image"]
 
@@ -111,7 +112,7 @@ class _Outcome(Enum):
 
 
 def copy_image(
-    client: Client,
+    remote: Remote,
     src: Reference,
     dst: Reference,
     *,
@@ -137,16 +138,16 @@ def copy_image(
         the one being copied, or the source is a Docker schema 1 manifest.
     """
     want = _wanted_platform(all_platforms, platform)
-    existing = _head_or_none(client, dst)
+    existing = _head_or_none(remote, dst)
     if existing is not None and want is None:
         # The digest we would write is the source's: a HEAD (free on Docker Hub) tells it.
-        src_digest = src.digest or client.head_manifest(src).digest
+        src_digest = src.digest or remote.head_manifest(src).digest
         if src_digest == existing.digest:
             return CopyResult(src, dst, existing.digest, existing.media_type)
 
-    top = client.get_manifest(src)
+    top = remote.get_manifest(src)
     if want is not None and isinstance(top, ImageIndex):
-        top = client.get_manifest(src.with_digest(top.select(want).digest))
+        top = remote.get_manifest(src.with_digest(top.select(want).digest))
     if isinstance(top, Schema1Manifest):
         # Its (signed) payload names the source repository and tag, and distribution 2.8
         # refuses schema 1 pushes by default: a copy could only fail half-way.
@@ -157,17 +158,17 @@ def copy_image(
     if existing is not None and existing.digest == digest:
         return CopyResult(src, dst, digest, top.media_type)
 
-    children, manifests_skipped = _collect_children(client, src, dst, top)
+    children, manifests_skipped = _collect_children(remote, src, dst, top)
     blobs, foreign = _distinct_blobs([*children, top])
     total = _Total(progress_total, sum(d.size for d in blobs))
     outcomes = _run_all(
-        lambda desc: _transfer_blob(client, src, dst, desc, progress, total.drop),
+        lambda desc: _transfer_blob(remote, src, dst, desc, progress, total.drop),
         sorted(blobs, key=lambda d: d.size, reverse=True),
-        client.max_workers,
+        remote.max_workers,
     )
     for child in children:
-        client.put_manifest(dst.with_digest(str(child.digest)), child.raw, child.media_type)
-    client.put_manifest(dst, top.raw, top.media_type)
+        remote.put_manifest(dst.with_digest(str(child.digest)), child.raw, child.media_type)
+    remote.put_manifest(dst, top.raw, top.media_type)
 
     counts = {outcome: 0 for outcome in _Outcome}
     for outcome, _ in outcomes:
@@ -195,15 +196,15 @@ def _wanted_platform(all_platforms: bool, platform: str | Platform | None) -> Pl
     return None if all_platforms else DEFAULT_PLATFORM
 
 
-def _head_or_none(client: Client, ref: Reference) -> Descriptor | None:
+def _head_or_none(remote: Remote, ref: Reference) -> Descriptor | None:
     try:
-        return client.head_manifest(ref)
+        return remote.head_manifest(ref)
     except NotFoundError:
         return None
 
 
 def _collect_children(
-    client: Client, src: Reference, dst: Reference, top: Manifest
+    remote: Remote, src: Reference, dst: Reference, top: Manifest
 ) -> tuple[list[Manifest], int]:
     """The child manifests to write, deepest first, and how many the destination has.
 
@@ -225,7 +226,7 @@ def _collect_children(
         if not wanted:
             break
         fetched = _run_all(
-            lambda desc: _fetch_missing(client, src, dst, desc), wanted, client.max_workers
+            lambda desc: _fetch_missing(remote, src, dst, desc), wanted, remote.max_workers
         )
         level = [m for m in fetched if m is not None]
         skipped += len(fetched) - len(level)
@@ -235,11 +236,11 @@ def _collect_children(
 
 
 def _fetch_missing(
-    client: Client, src: Reference, dst: Reference, desc: Descriptor
+    remote: Remote, src: Reference, dst: Reference, desc: Descriptor
 ) -> Manifest | None:
-    if _head_or_none(client, dst.with_digest(desc.digest)) is not None:
+    if _head_or_none(remote, dst.with_digest(desc.digest)) is not None:
         return None
-    return client.get_manifest(src.with_digest(desc.digest))
+    return remote.get_manifest(src.with_digest(desc.digest))
 
 
 # -- blobs -----------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ class _Total:
 
 
 def _transfer_blob(
-    client: Client,
+    remote: Remote,
     src: Reference,
     dst: Reference,
     desc: Descriptor,
@@ -304,19 +305,18 @@ def _transfer_blob(
     unopened source therefore means "skipped". On one registry it could be either, so there
     we HEAD first ourselves, spending one more HEAD per blob to report mounts truthfully.
     """
-    from . import blobs
-
     mountable = src.domain == dst.domain and src.path != dst.path
     if mountable:
         extra = (repository_scope(src.path, "pull"),)
-        if blobs.blob_exists(client, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+        if blob_exists(remote, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
             if not_moved is not None:
                 not_moved(desc.size)
             return _Outcome.SKIPPED, 0
     for attempt in range(1, _STREAM_ATTEMPTS + 1):
-        source = _LazyBlob(client, src, desc)
+        source = _LazyBlob(remote, src, desc)
         try:
-            client.push_blob(
+            push_blob(
+                remote,
                 dst,
                 cast("BinaryIO", source),
                 digest=desc.digest,
@@ -349,8 +349,8 @@ class _LazyBlob:
     no ``tell``, so the transport never tries to replay a half-sent stream.
     """
 
-    def __init__(self, client: Client, src: Reference, desc: Descriptor) -> None:
-        self._client, self._src, self._desc = client, src, desc
+    def __init__(self, remote: Remote, src: Reference, desc: Descriptor) -> None:
+        self._remote, self._src, self._desc = remote, src, desc
         self._reader: BlobReader | None = None
         self.opened = False
         self.started_sending = False
@@ -364,8 +364,8 @@ class _LazyBlob:
 
     def read(self, n: int = -1) -> bytes:
         if self._reader is None:
-            self._reader = self._client.open_blob(
-                self._src, self._desc.digest, size=self._desc.size
+            self._reader = open_blob(
+                self._remote, self._src, self._desc.digest, size=self._desc.size
             )
             self.opened = True
         data = self._reader.read(n)

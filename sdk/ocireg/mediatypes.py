@@ -13,6 +13,7 @@ descriptor, such as an index entry they have not fetched yet.
 from __future__ import annotations
 
 __all__ = [
+    "BLOB_MEDIA_TYPE",
     "DOCKER_CONFIG",
     "DOCKER_FOREIGN_LAYER",
     "DOCKER_LAYER",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 # --- OCI image spec v1.1, media-types.md ---------------------------------------------------
+#: Registries keep no media type for blobs (it lives in the manifest's descriptor).
+BLOB_MEDIA_TYPE = "application/octet-stream"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"

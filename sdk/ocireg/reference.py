@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from .digest import Digest
 from .errors import InvalidDigestError, InvalidReferenceError
 
-__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference", "normalize_registry"]
+__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "TAG_PATTERN", "Reference", "normalize_registry"]
 
 DEFAULT_DOMAIN = "docker.io"
 DEFAULT_TAG = "latest"
@@ -78,6 +78,8 @@ _TAG_PAT = r"[\w][\w.-]{0,127}"
 _PATH_COMPONENT = re.compile(_PATH_COMPONENT_PAT, re.ASCII)
 _DOMAIN = re.compile(_DOMAIN_PAT, re.ASCII)
 _TAG = re.compile(_TAG_PAT, re.ASCII)
+#: The tag grammar (``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``), for ``fullmatch``.
+TAG_PATTERN = _TAG
 _TAG_ANY_LENGTH = re.compile(r"[\w][\w.-]*", re.ASCII)
 _IDENTIFIER = re.compile(r"[a-f0-9]{64}", re.ASCII)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://", re.ASCII)

@@ -20,31 +20,30 @@ lose an entry. Within one process the updates are serialised.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from .digest import Digest
 from .errors import ManifestError, NotFoundError
 from .manifests import Descriptor, ImageIndex, Manifest, canonical_json
 from .mediatypes import OCI_INDEX
 from .reference import Reference
-from .transport import raise_for_status
 
 if TYPE_CHECKING:
-    from .client import Client
+    from .remote import Remote
 
 __all__ = [
     "FALLBACK_TAG",
     "attach_referrer",
     "detach_referrer",
     "fallback_tag",
+    "from_api",
     "is_fallback_tag",
     "referrers",
+    "update_fallback",
 ]
 
 #: What a referrers fallback tag looks like (``<alg>-<hex>``, see :func:`fallback_tag`): the
@@ -73,7 +72,7 @@ def is_fallback_tag(tag: str) -> bool:
 
 
 def referrers(
-    client: Client, ref: Reference, *, artifact_type: str | None = None
+    remote: Remote, ref: Reference, *, artifact_type: str | None = None
 ) -> list[Descriptor]:
     """The descriptors of the manifests whose ``subject`` is ``ref``.
 
@@ -84,10 +83,10 @@ def referrers(
 
     :raises NotFoundError: when the subject itself does not exist.
     """
-    subject = ref.digest or client.head_manifest(ref).digest
-    found = _from_api(client, ref, subject, artifact_type)
+    subject = ref.digest or remote.head_manifest(ref).digest
+    found = from_api(remote, ref, subject, artifact_type)
     if found is None:
-        index = _fallback_index(client, ref, subject, strict=False)
+        index = _fallback_index(remote, ref, subject, strict=False)
         entries = list(index.manifests) if index is not None else []
         found = (entries, False)
     entries, filtered = found
@@ -96,49 +95,31 @@ def referrers(
     return entries
 
 
-def _from_api(
-    client: Client, ref: Reference, subject: str, artifact_type: str | None
+def from_api(
+    remote: Remote, ref: Reference, subject: str, artifact_type: str | None
 ) -> tuple[list[Descriptor], bool] | None:
-    """The referrers API's answer and whether the registry filtered it; ``None`` on 404."""
-    url: str | None = f"/v2/{ref.path}/referrers/{subject}"
-    params = {"artifactType": artifact_type} if artifact_type else None
+    """The referrers API's answer and whether the registry filtered it; ``None`` when the
+    registry has no referrers API (404 on the first page)."""
     out: list[Descriptor] = []
     filtered = bool(artifact_type)
-    seen: set[str] = set()
-    while url and url not in seen:
-        first = not seen
-        seen.add(url)
-        resp = client._request(
-            "GET", ref, url, headers={"Accept": OCI_INDEX}, params=params if first else None
+    answered = False
+    for page in remote.referrer_pages(ref, Digest.parse(subject), artifact_type, OCI_INDEX):
+        answered = True
+        applied = page.headers.get("OCI-Filters-Applied", "")
+        filtered = filtered and "artifacttype" in {v.strip().lower() for v in applied.split(",")}
+        items = page.body.get("manifests")
+        if not isinstance(items, list):
+            raise ManifestError(f"referrers of {ref.repository}@{subject}: not an image index")
+        out.extend(
+            Descriptor.from_dict(d, where=f"referrers.manifests[{i}]") for i, d in enumerate(items)
         )
-        with contextlib.closing(resp):
-            if resp.status_code == 404 and first:
-                return None  # no referrers API: the spec says use the fallback tag
-            raise_for_status(
-                resp, operation="GET referrers", registry=ref.domain, target=f"{ref.path}@{subject}"
-            )
-            applied = resp.headers.get("OCI-Filters-Applied", "")
-            filtered = filtered and "artifacttype" in {
-                v.strip().lower() for v in applied.split(",")
-            }
-            try:
-                body = resp.json()
-            except ValueError:
-                raise ManifestError(f"referrers of {ref.repository}@{subject}: not JSON") from None
-            items = body.get("manifests") if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise ManifestError(f"referrers of {ref.repository}@{subject}: not an image index")
-            out.extend(
-                Descriptor.from_dict(d, where=f"referrers.manifests[{i}]")
-                for i, d in enumerate(items)
-            )
-            nxt = resp.links.get("next", {}).get("url")
-            url = urljoin(resp.url, nxt) if nxt else None
+    if not answered:
+        return None  # no referrers API: the spec says use the fallback tag
     return out, filtered
 
 
 def _fallback_index(
-    client: Client, ref: Reference, subject: str, *, strict: bool
+    remote: Remote, ref: Reference, subject: str, *, strict: bool
 ) -> ImageIndex | None:
     """The fallback index of ``subject``, ``None`` when there is none.
 
@@ -148,7 +129,7 @@ def _fallback_index(
     """
     tag_ref = ref.with_tag(fallback_tag(subject))
     try:
-        manifest = client.get_manifest(tag_ref)
+        manifest = remote.get_manifest(tag_ref)
     except NotFoundError:
         return None
     except ManifestError:
@@ -165,7 +146,7 @@ def _fallback_index(
 
 
 def attach_referrer(
-    client: Client, subject: Reference | str, raw: bytes, media_type: str
+    remote: Remote, subject: Reference | str, raw: bytes, media_type: str
 ) -> Descriptor:
     """Push ``raw`` (a manifest whose ``subject`` is ``subject``) and list it as a referrer.
 
@@ -179,24 +160,24 @@ def attach_referrer(
     :raises ManifestError: when ``raw`` has no ``subject``, or one other than ``subject``.
     """
     ref = subject if isinstance(subject, Reference) else Reference.parse(subject)
-    manifest = client.handlers.parse(raw, media_type)
+    manifest = remote.handlers.parse(raw, media_type)
     if manifest.subject is None:
         raise ManifestError("the manifest to attach has no subject")
-    want = ref.digest or client.head_manifest(ref).digest
+    want = ref.digest or remote.head_manifest(ref).digest
     if manifest.subject.digest != want:
         raise ManifestError(
             f"the manifest's subject is {manifest.subject.digest}, but {ref} is {want}"
         )
     target = dataclasses.replace(ref, tag=None, digest=str(manifest.digest))
-    _, headers = client._put_manifest(target, raw, media_type)
+    _, headers = remote.put_manifest(target, raw, media_type)
     registry_tracks_it = bool(headers.get("OCI-Subject"))
     entry = manifest.referrer_descriptor()
     if not registry_tracks_it:
-        _update_fallback(client, ref, want, add=entry)
+        update_fallback(remote, ref, want, add=entry)
     return entry
 
 
-def detach_referrer(client: Client, ref: Reference, referrer: Manifest) -> bool:
+def detach_referrer(remote: Remote, ref: Reference, referrer: Manifest) -> bool:
     """Remove ``referrer`` from its subject's fallback index; ``True`` if it was listed.
 
     Call it after deleting a manifest with ``subject`` from a registry without the referrers
@@ -205,11 +186,11 @@ def detach_referrer(client: Client, ref: Reference, referrer: Manifest) -> bool:
     """
     if referrer.subject is None:
         return False
-    return _update_fallback(client, ref, referrer.subject.digest, remove=str(referrer.digest))
+    return update_fallback(remote, ref, referrer.subject.digest, remove=str(referrer.digest))
 
 
-def _update_fallback(
-    client: Client,
+def update_fallback(
+    remote: Remote,
     ref: Reference,
     subject: str,
     *,
@@ -219,7 +200,7 @@ def _update_fallback(
     """Read-modify-write the fallback index; ``True`` when it was written."""
     tag = fallback_tag(subject)
     with _lock_for(ref.domain, ref.path, tag):
-        current = _fallback_index(client, ref, subject, strict=add is not None)
+        current = _fallback_index(remote, ref, subject, strict=add is not None)
         if current is None and add is None:
             return False
         entries: list[Any] = list(current.json.get("manifests") or []) if current else []
@@ -235,7 +216,7 @@ def _update_fallback(
         doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
         if current is not None and current.annotations:
             doc["annotations"] = dict(current.annotations)
-        client.put_manifest(ref.with_tag(tag), canonical_json(doc), OCI_INDEX)
+        remote.put_manifest(ref.with_tag(tag), canonical_json(doc), OCI_INDEX)
         return True
 
 

@@ -151,7 +151,7 @@ def gather(
 ) -> list[TagInfo]:
     """Digest and creation time of every tag: concurrent HEADs, one config per digest.
 
-    ``descriptors`` (tag -> descriptor, e.g. ``batch_delete.snapshot(...).tags``) saves the
+    ``descriptors`` (tag -> descriptor, e.g. ``client.snapshot(...).tags``) saves the
     HEADs when they were just sent; ``tags`` then picks among them.
     """
     if descriptors is None:

@@ -34,10 +34,9 @@ import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from .auth.scope import repository_scope
-from .blobs import BLOB_MEDIA_TYPE, head_blob
 from .digest import Digest
 from .errors import (
     DeniedError,
@@ -48,13 +47,14 @@ from .errors import (
     UnsupportedError,
 )
 from .manifests import Descriptor
+from .mediatypes import BLOB_MEDIA_TYPE
 from .transport import raise_for_status
 
 if TYPE_CHECKING:
     import requests
 
-    from .client import Client
     from .reference import Reference
+    from .remote import Remote
 
 __all__ = ["CHUNKED_THRESHOLD", "DEFAULT_CHUNK_SIZE", "push_blob"]
 
@@ -70,7 +70,7 @@ DEFAULT_CHUNK_SIZE = 16 << 20
 CHUNKED_THRESHOLD = 4 << 30
 #: How often a chunked upload may ask the session where to go on (416, dropped PATCH).
 MAX_RECOVERIES = 5
-_PUSH = ("pull", "push")
+_PUSH = ("pull", "push")  # the actions of the HEAD before an upload: one token for both
 _READ_SIZE = 1 << 20
 _RANGE = re.compile(r"(?:bytes=)?(\d+)-(\d+)", re.ASCII)
 
@@ -217,7 +217,7 @@ class _Session:
 
 
 def push_blob(
-    client: Client,
+    remote: Remote,
     ref: Reference,
     source: Source,
     *,
@@ -250,13 +250,13 @@ def push_blob(
     try:
         want = Digest.parse(digest) if digest else (src.digest() if src.seekable else None)
         meter = _Meter(progress) if progress is not None else None
-        return _push(client, ref, src, want, mount_from, chunk_size, meter)
+        return _push(remote, ref, src, want, mount_from, chunk_size, meter)
     finally:
         src.close()
 
 
 def _push(
-    client: Client,
+    remote: Remote,
     ref: Reference,
     src: _Source,
     want: Digest | None,
@@ -273,17 +273,17 @@ def _push(
         extra = (repository_scope(mount_from.path, "pull"),)
     if want is not None:
         with contextlib.suppress(NotFoundError):
-            found = head_blob(client, ref, str(want), actions=_PUSH, extra_scopes=extra)
+            found = remote.head_blob(ref, str(want), actions=_PUSH, extra_scopes=extra)
             log.debug("blob %s already in %s/%s", want, ref.domain, ref.path)
             return found
     if mount_from is not None and want is not None:
-        opened = _mount(client, ref, mount_from, want, extra)
+        opened = _mount(remote, ref, mount_from, want, extra)
         if opened is None:  # mounted
             if src.size is None:
-                return head_blob(client, ref, str(want), actions=_PUSH)
+                return remote.head_blob(ref, str(want), actions=_PUSH)
             return _descriptor(want, src.size)
     else:
-        opened = _open_session(client, ref)
+        opened = _open_session(remote, ref)
     with contextlib.closing(opened):
         session, minimum = _Session(_location(opened, ref)), _min_chunk(opened)
     try:
@@ -292,9 +292,9 @@ def _push(
             chunked = True
         if chunked:
             size = max(chunk_size or DEFAULT_CHUNK_SIZE, minimum)
-            total, computed = _patch_chunks(client, ref, src, session, size, want, meter)
+            total, computed = _patch_chunks(remote, ref, src, session, size, want, meter)
             url = _with_digest(session.location, computed)
-            resp = _request(client, ref, "PUT", url, b"", {})
+            resp = remote.session_request(ref, "PUT", url, b"", {})
         else:
             assert want is not None and src.size is not None
             computed, total = want, src.size
@@ -304,10 +304,10 @@ def _push(
                 body = _wrap(src.file, total, meter, 0, src.seekable)
             headers = {"Content-Length": str(total)}
             url = _with_digest(session.location, computed)
-            resp = _request(client, ref, "PUT", url, body, headers)
+            resp = remote.session_request(ref, "PUT", url, body, headers)
         _check(resp, ref, "finish upload", (201,))
     except BaseException:
-        _cancel(client, ref, session.location)
+        _cancel(remote, ref, session.location)
         if meter is not None:
             meter.back_to(0)
         raise
@@ -316,17 +316,15 @@ def _push(
 
 
 def _mount(
-    client: Client, ref: Reference, source: Reference, want: Digest, extra: tuple[str, ...]
+    remote: Remote, ref: Reference, source: Reference, want: Digest, extra: tuple[str, ...]
 ) -> requests.Response | None:
     """``None`` when mounted (201); else the 202 response that opened an upload session."""
-    query = urlencode([("mount", str(want)), ("from", source.path)], safe=":/")
-    path = f"/v2/{ref.path}/blobs/uploads/?{query}"
     try:
-        resp = _request(client, ref, "POST", path, b"", {}, extra)
+        resp = remote.start_upload(ref, mount=(want, source), extra_scopes=extra)
         _check(resp, ref, "mount blob", (201, 202))
     except (DeniedError, UnsupportedError) as exc:  # no pull on the source: upload instead
         log.info("mounting %s from %s refused (%s); uploading", want, source, exc)
-        return _open_session(client, ref)
+        return _open_session(remote, ref)
     if resp.status_code == 202:
         return resp
     resp.close()
@@ -335,14 +333,14 @@ def _mount(
     return None
 
 
-def _open_session(client: Client, ref: Reference) -> requests.Response:
-    resp = _request(client, ref, "POST", f"/v2/{ref.path}/blobs/uploads/", b"", {})
+def _open_session(remote: Remote, ref: Reference) -> requests.Response:
+    resp = remote.start_upload(ref)
     _check(resp, ref, "start upload", (202,))
     return resp
 
 
 def _patch_chunks(
-    client: Client,
+    remote: Remote,
     ref: Reference,
     src: _Source,
     session: _Session,
@@ -363,7 +361,7 @@ def _patch_chunks(
         if meter is not None:
             body = _wrap(io.BytesIO(chunk), len(chunk), meter, offset, True)
         try:
-            resp = _request(client, ref, "PATCH", session.location, body, headers)
+            resp = remote.session_request(ref, "PATCH", session.location, body, headers)
         except TransportError as exc:
             if not src.seekable:
                 raise
@@ -385,7 +383,7 @@ def _patch_chunks(
                     f"PATCH blob upload {ref.domain}/{ref.path} at byte {offset}: {problem}; "
                     f"gave up after {recoveries - 1} recoveries"
                 )
-            offset = _session_offset(client, ref, session)
+            offset = _session_offset(remote, ref, session)
             log.info("upload to %s/%s: %s; resuming at %d", ref.domain, ref.path, problem, offset)
             src.rewind(offset)
             if meter is not None:
@@ -407,39 +405,14 @@ def _wrap(file: BinaryIO, length: int, meter: _Meter, base: int, rewindable: boo
     return _Body(file, length, meter)
 
 
-def _session_offset(client: Client, ref: Reference, session: _Session) -> int:
+def _session_offset(remote: Remote, ref: Reference, session: _Session) -> int:
     """Ask an upload session how many bytes it holds: ``GET <location>`` -> 204 + Range."""
-    resp = _request(client, ref, "GET", session.location, None, {})
+    resp = remote.session_request(ref, "GET", session.location, None, {})
     with contextlib.closing(resp):
         _check(resp, ref, "upload status", (204,))
         session.follow(resp)
         m = _RANGE.fullmatch(resp.headers.get("Range", "").strip())
         return int(m.group(2)) + 1 if m else 0
-
-
-def _request(
-    client: Client,
-    ref: Reference,
-    method: str,
-    url: str,
-    body: object,
-    headers: dict[str, str],
-    extra: tuple[str, ...] = (),
-) -> requests.Response:
-    # retry=False: a PATCH or body PUT cut midway leaves the session in an unknown state, so
-    # it must not be replayed blindly (the chunk loop asks the session instead).
-    if body is not None:
-        headers = {"Content-Type": BLOB_MEDIA_TYPE, "Content-Length": "0", **headers}
-    return client._request(
-        method,
-        ref,
-        url,
-        actions=_PUSH,
-        extra_scopes=extra,
-        headers=headers,
-        data=body,
-        retry=method in ("POST", "GET") or body == b"",
-    )
 
 
 def _check(resp: requests.Response, ref: Reference, operation: str, ok: tuple[int, ...]) -> None:
@@ -482,11 +455,11 @@ def _verify_commit(resp: requests.Response, ref: Reference, want: Digest) -> Non
         )
 
 
-def _cancel(client: Client, ref: Reference, location: str) -> None:
+def _cancel(remote: Remote, ref: Reference, location: str) -> None:
     """Drop an upload session; errors are ignored (the registry purges stale ones anyway)."""
     with contextlib.suppress(Exception):
-        resp = client._request(
-            "DELETE", ref, location, actions=_PUSH, timeout=(5.0, 10.0), retry=False
+        resp = remote.session_request(
+            ref, "DELETE", location, None, {}, timeout=(5.0, 10.0), retry=False
         )
         resp.close()
 

@@ -1,4 +1,4 @@
-"""Deleting several tags at once (``ocireg.batch_delete``, ``Client.delete_tags``) against a
+"""Deleting several tags at once (``ocireg.deletion``, ``Client.delete_tags``) against a
 real distribution 2.8 registry, open and with token auth.
 
 The scenarios are those of the Ansible module, which plans with the same code, checked here
@@ -22,23 +22,17 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ocireg import (
+    BatchPlan,
     Client,
     Descriptor,
     NotFoundError,
     Reference,
+    SharedDigestError,
     UnsupportedError,
 )
-from ocireg.batch_delete import (
-    BatchPlan,
-    SharedDigestError,
-    execute,
-    plan_tag_deletes,
-    preview,
-    snapshot,
-)
-from ocireg.delete import capabilities
+from ocireg.deletion import preview as plan_preview
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
-from ocireg.referrers import attach_referrer, fallback_tag
+from ocireg.referrers import fallback_tag
 from tests.conftest import RegistryFactory
 from tests.fixtures.clients import client_for, pull_everything
 from tests.fixtures.images import OCI_MANIFEST, Pushed, Pusher
@@ -198,13 +192,13 @@ def _assert_refused_before_any_change(registry: Registry) -> None:
     name = _name(registry, repo)
     before = pusher.tags(repo)
     with client_for(registry) as client:
-        plan = plan_tag_deletes(client, Reference.parse(name), ["b", "c", "child", "multi", "gone"])
+        plan = client.plan_tag_deletes(Reference.parse(name), ["b", "c", "child", "multi", "gone"])
         assert plan.refused is not None and "delete is disabled" in plan.refused
         assert {p.action for p in plan.deletes} == {"refuse"}
         assert plan.not_found == ("gone",)
-        assert preview(plan).deleted == []
+        assert plan_preview(plan).deleted == []
         with pytest.raises(UnsupportedError, match=r"delete is disabled.*nothing in .* changed"):
-            execute(client, plan)
+            client.execute_plan(plan)
         dry = client.delete_tags(name, ["a", "b", "c"], dry_run=True)
         assert dry.plan.refused is not None and dry.deleted == []
     with client_for(registry) as client, pytest.raises(UnsupportedError):
@@ -236,7 +230,7 @@ def _sign(registry: Registry, client: Client, subject: Pushed) -> str:
         artifact_type="application/vnd.example.signature.v1",
     )
     ref = f"{registry.host}/{subject.repository}@{subject.digest}"
-    return attach_referrer(client, ref, raw, OCI_MANIFEST).digest
+    return client.attach_referrer(ref, raw, OCI_MANIFEST).digest
 
 
 def test_referrers_go_with_removed_manifests_only(registry: Registry, client: Client) -> None:
@@ -338,17 +332,17 @@ def test_snapshot_reused_by_the_plan_and_stale_tags(registry: Registry, client: 
     for tag in ("x", "y", "z"):
         pusher.image(repo, tag)
     name = Reference.parse(_name(registry, repo))
-    graph = snapshot(client, name)
+    graph = client.snapshot(name)
     assert sorted(graph.tags) == ["x", "y", "z"]
-    plan: BatchPlan = plan_tag_deletes(client, name, ["x", "y", "nope"], graph=graph)
+    plan: BatchPlan = client.plan_tag_deletes(name, ["x", "y", "nope"], graph=graph)
     assert plan.not_found == ("nope",)
     client.delete_tags(name, ["x"])  # someone else, meanwhile
-    result = execute(client, plan)
+    result = client.execute_plan(plan)
     assert result.tags == ["y"]
     assert sorted(result.not_found) == ["nope", "x"]
     assert pusher.tags(repo) == ["z"]
     with pytest.raises(ValueError, match="shared_digest"):
-        plan_tag_deletes(client, name, ["z"], shared_digest="maybe", graph=graph)  # type: ignore[arg-type]
+        client.plan_tag_deletes(name, ["z"], shared_digest="maybe", graph=graph)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
         client.get_manifest(f"{name}:y")
 
@@ -381,7 +375,7 @@ def test_tag_delete_that_takes_the_manifest_is_repaired(httpserver: HTTPServer) 
     other = fake.push("other", _tiny_manifest(2))
     with Client(load_entrypoints=False) as client:
         result = client.delete_tags(f"http://localhost:{httpserver.port}/app", ["a", "b"])
-        assert capabilities(client).tag_delete[f"localhost:{httpserver.port}"] is False
+        assert client.remote.capabilities.tag_delete[f"localhost:{httpserver.port}"] is False
     assert _steps(result) == [("a", "tag-delete"), ("b", "untag")]
     assert "pushed back" in result.deleted[0].reason
     assert fake.tags == {"c": digest, "other": other}

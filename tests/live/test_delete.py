@@ -18,8 +18,15 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request as WerkzeugRequest
 from werkzeug import Response as WerkzeugResponse
 
-from ocireg import Client, DeniedError, NotFoundError, Reference, UnsupportedError
-from ocireg.delete import DeletePlan, DeleteRefusedError, capabilities
+from ocireg import (
+    Client,
+    DeletePlan,
+    DeleteRefusedError,
+    DeniedError,
+    NotFoundError,
+    Reference,
+    UnsupportedError,
+)
 from ocireg.digest import Digest
 from ocireg.errors import AuthenticationError
 from tests.conftest import RegistryFactory
@@ -94,8 +101,8 @@ def test_untag_twice_in_one_client_reuses_the_probe(registry: Registry, client: 
     pusher.tag(image, "y")
     pusher.tag(image, "z")
     client.delete_tag(_ref(registry, repo, "x"))
-    assert (registry.host, repo) in capabilities(client).verified
-    assert capabilities(client).tag_delete[registry.host] is False
+    assert (registry.host, repo) in client.remote.capabilities.delete_verified
+    assert client.remote.capabilities.tag_delete[registry.host] is False
     client.delete_tag(_ref(registry, repo, "y"))
     assert pusher.tags(repo) == ["z"]
     _assert_pulls(pusher, client, registry, "z", image)
@@ -418,7 +425,7 @@ def test_oci_tag_delete_removes_only_the_tag(httpserver: HTTPServer, greedy: boo
         assert (dry.action, dry.shared_with) == ("tag-delete", ("a", "c"))
         plan = client.delete_tag(ref)
         assert (plan.action, plan.executed) == ("tag-delete", True)
-        assert capabilities(client).tag_delete[f"localhost:{httpserver.port}"] is not greedy
+        assert client.remote.capabilities.tag_delete[f"localhost:{httpserver.port}"] is not greedy
     assert fake.tags == {"a": digest, "c": digest}  # restored when the registry took them
     assert digest in fake.manifests
     assert "b" in fake.deletes and digest not in fake.deletes  # never deleted by digest
@@ -454,10 +461,10 @@ def test_refused_tag_delete_falls_back_to_untag(httpserver: HTTPServer) -> None:
     digest = fake.push("a", _tiny_manifest(1))
     fake.push("b", _tiny_manifest(1))
     with Client(load_entrypoints=False) as client:
-        capabilities(client).tag_delete[f"localhost:{httpserver.port}"] = True
+        client.remote.capabilities.tag_delete[f"localhost:{httpserver.port}"] = True
         fake.tag_delete = False  # the registry changed its mind after the probe
         plan = client.delete_tag(f"http://localhost:{httpserver.port}/app:b")
-        assert capabilities(client).tag_delete[f"localhost:{httpserver.port}"] is False
+        assert client.remote.capabilities.tag_delete[f"localhost:{httpserver.port}"] is False
     assert (plan.action, plan.executed) == ("untag", True)
     assert "DELETE by tag answered 400 DIGEST_INVALID" in plan.reason
     assert fake.tags == {"a": digest}

@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 from ocireg import Client, Descriptor, ManifestError
 from ocireg.digest import Digest
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
-from ocireg.referrers import attach_referrer, fallback_tag
+from ocireg.referrers import fallback_tag
 from tests.fixtures.images import OCI_INDEX, OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
 
@@ -65,10 +65,10 @@ def test_two_artifacts_are_listed_and_filtered(registry: Registry, client: Clien
 
     sig_raw, sig_digest = _artifact(pusher, image, SIGNATURE, "signed")
     sbom_raw, sbom_digest = _artifact(pusher, image, SBOM, "bill")
-    sig = attach_referrer(client, subject, sig_raw, OCI_MANIFEST)
-    sbom = attach_referrer(client, subject, sbom_raw, OCI_MANIFEST)
+    sig = client.attach_referrer(subject, sig_raw, OCI_MANIFEST)
+    sbom = client.attach_referrer(subject, sbom_raw, OCI_MANIFEST)
     # Attaching again must not list it twice.
-    assert attach_referrer(client, subject, sig_raw, OCI_MANIFEST) == sig
+    assert client.attach_referrer(subject, sig_raw, OCI_MANIFEST) == sig
 
     assert sig.digest == str(sig_digest) and sig.artifact_type == SIGNATURE
     assert dict(sbom.annotations) == {"org.example.note": "bill"}
@@ -97,10 +97,10 @@ def test_attach_checks_the_subject(registry: Registry, client: Client) -> None:
     other = pusher.image(repo, "v2")
     raw, _ = _artifact(pusher, image, SIGNATURE, "x")
     with pytest.raises(ManifestError, match="subject"):
-        attach_referrer(client, f"{registry.host}/{repo}:v2", raw, OCI_MANIFEST)
+        client.attach_referrer(f"{registry.host}/{repo}:v2", raw, OCI_MANIFEST)
     plain = other.raw
     with pytest.raises(ManifestError, match="no subject"):
-        attach_referrer(client, f"{registry.host}/{repo}:v2", plain, OCI_MANIFEST)
+        client.attach_referrer(f"{registry.host}/{repo}:v2", plain, OCI_MANIFEST)
 
 
 def test_fallback_tag_holding_no_index_means_no_referrers(
@@ -113,7 +113,7 @@ def test_fallback_tag_holding_no_index_means_no_referrers(
     assert client.referrers(f"{registry.host}/{repo}:v1") == []
     raw, _ = _artifact(pusher, image, SIGNATURE, "x")
     with pytest.raises(ManifestError, match="not a referrers index"):
-        attach_referrer(client, f"{registry.host}/{repo}:v1", raw, OCI_MANIFEST)
+        client.attach_referrer(f"{registry.host}/{repo}:v1", raw, OCI_MANIFEST)
     assert pusher.exists(repo, squatter.digest)
 
 

@@ -281,14 +281,14 @@ def test_redirect_to_another_host_drops_authorization(
 def test_read_blob_refuses_a_descriptor_over_the_limit(fake: HTTPServer, client: Client) -> None:
     desc = Descriptor(media_type="application/json", digest=DIGEST, size=len(BLOB))
     with pytest.raises(ManifestError, match="over the 1024-byte limit"):
-        blobs.read_blob(client, ref_of(fake), desc, limit=1024)
+        client.read_blob(ref_of(fake), desc, limit=1024)
     assert blob_gets(fake) == []
 
 
 def test_read_blob_reads_and_verifies(fake: HTTPServer, client: Client) -> None:
     serve_blob(fake)
     desc = Descriptor(media_type="application/json", digest=DIGEST, size=len(BLOB))
-    assert blobs.read_blob(client, ref_of(fake), desc, limit=len(BLOB)) == BLOB
+    assert client.read_blob(ref_of(fake), desc, limit=len(BLOB)) == BLOB
 
 
 # -- uploads -----------------------------------------------------------------------------------

@@ -1,0 +1,422 @@
+"""The deletion rules, once: what each chosen tag gets, in which order, and why.
+
+The rules (``delete_tag`` of one tag is this with one tag):
+
+1. Tags that do not exist are reported in :attr:`BatchPlan.not_found`.
+2. ``shared_digest`` decides about a chosen tag whose manifest is still needed by a tag that
+   *stays* (same digest, or listed by the index of a kept tag); a tag deleted in the same
+   run does not count. ``untag`` deletes the tag only; ``skip`` leaves it (repeated until
+   no skipped tag changes the answer: a skipped tag stays, and may need another chosen
+   tag's manifest); ``fail`` makes execution raise :class:`SharedDigestError` before
+   anything changes. Skipped tags are in :attr:`BatchPlan.skipped`.
+3. Order: an index tag before the tags of the manifests it lists (so deleting both removes
+   both manifests), otherwise by name.
+4. At its turn each tag gets an action (:func:`decide`) whose ``shared_with``/``reached_by``
+   name the tags still there then: ``tag-delete`` where the registry deletes tags by name
+   (the OCI ``DELETE`` by tag removes exactly the tag); else ``delete-digest`` when no tag
+   left needs the manifest (it goes with its last tag, and is listed in
+   :attr:`BatchPlan.deleted_manifests`), else ``untag`` (the tag is moved to a unique tiny
+   placeholder manifest, which is then deleted by digest: regclient's trick).
+5. With ``delete_referrers``, the referrers (signatures, SBOMs) of the removed manifests
+   that nothing else needs, recursively, and then their emptied referrers fallback tags.
+6. A registry with deletes disabled is detected while planning (:mod:`.probe`, cached per
+   client), so every step is ``refuse`` and execution raises
+   :class:`~ocireg.errors.UnsupportedError` before any change.
+
+Planning sends no request that changes anything a user can see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from ..errors import NotFoundError
+from ..manifests import Descriptor, ImageIndex, Manifest
+from ..reference import Reference
+from ..referrers import fallback_tag, from_api, is_fallback_tag
+from ..remote import Remote
+from .graph import RepositoryGraph, repository_of, snapshot
+from .probe import deletes_disabled, tag_delete_supported
+
+__all__ = [
+    "BatchPlan",
+    "DeleteAction",
+    "DeletePlan",
+    "ReferrerDelete",
+    "SharedDigest",
+    "decide",
+    "needed_by",
+    "plan_tag_deletes",
+]
+
+DeleteAction = Literal["tag-delete", "delete-digest", "untag", "refuse", "skip"]
+SharedDigest = Literal["untag", "skip", "fail"]
+_POLICIES: tuple[str, ...] = get_args(SharedDigest)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePlan:
+    """What :func:`delete_tag` decided, and whether it was carried out.
+
+    :ivar ref: the reference as given.
+    :ivar tag: the tag to remove, ``None`` for a digest reference.
+    :ivar digest: the manifest the tag (or reference) pointed at.
+    :ivar action: ``tag-delete``, ``delete-digest``, ``untag``, ``refuse`` or ``skip`` (see
+        the module docstring).
+    :ivar shared_with: other tags on the same digest, sorted.
+    :ivar reached_by: other tags whose index (or an index inside it) lists the digest.
+    :ivar executed: ``True`` once the registry changed; always ``False`` for dry runs.
+    :ivar reason: why this action, in words.
+    :ivar placeholder: the digest of the tiny manifest used by ``untag`` (not compared).
+    """
+
+    ref: Reference
+    tag: str | None
+    digest: str
+    action: DeleteAction
+    shared_with: tuple[str, ...] = ()
+    reached_by: tuple[str, ...] = ()
+    executed: bool = False
+    reason: str = ""
+    placeholder: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON output (CLI, Ansible)."""
+        out = dataclasses.asdict(self)
+        out["ref"] = str(self.ref)
+        out["shared_with"], out["reached_by"] = list(self.shared_with), list(self.reached_by)
+        return out
+
+
+def needed_by(shared: Iterable[str], reached: Iterable[str]) -> str:
+    parts = []
+    if shared:
+        parts.append("tags " + ", ".join(shared))
+    if reached:
+        parts.append("the indexes of tags " + ", ".join(reached))
+    return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerDelete:
+    """A referrer deleted with its removed subject."""
+
+    subject: str
+    digest: str
+    artifact_type: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What :func:`plan_tag_deletes` decided (see the module docstring).
+
+    :ivar repository: the repository.
+    :ivar shared_digest: the policy the plan was made with.
+    :ivar deletes: the chosen tags to delete, in the order they are deleted, each with the
+        action of its turn (``refuse`` everywhere when deletes are disabled).
+    :ivar skipped: chosen tags left because a tag that stays needs their manifest
+        (``skip``; ``refuse`` with ``shared_digest="fail"``); the reason names those tags.
+    :ivar not_found: chosen tags that do not exist, in the order given.
+    :ivar deleted_manifests: the manifests that go with their last tag, in order.
+    :ivar referrers: with ``delete_referrers``, the referrers deleted with them.
+    :ivar fallback_tags: referrers fallback tags left empty, deleted last.
+    :ivar refused: why nothing can be deleted (deletes disabled), else ``None``.
+    :ivar disabled_status: the registry's ``(status, error code)`` that said so.
+    :ivar subjects: manifests with ``subject`` among those deleted by digest, for the
+        referrers bookkeeping (not compared).
+    """
+
+    repository: Reference
+    shared_digest: SharedDigest = "untag"
+    deletes: tuple[DeletePlan, ...] = ()
+    skipped: tuple[DeletePlan, ...] = ()
+    not_found: tuple[str, ...] = ()
+    deleted_manifests: tuple[str, ...] = ()
+    referrers: tuple[ReferrerDelete, ...] = ()
+    fallback_tags: tuple[DeletePlan, ...] = ()
+    refused: str | None = None
+    disabled_status: tuple[int, str] | None = None
+    subjects: Mapping[str, Manifest] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def tags(self) -> list[str]:
+        """The chosen tags that are deleted, sorted."""
+        return sorted(p.tag for p in self.deletes if p.tag is not None)
+
+    @property
+    def fails(self) -> bool:
+        """Whether :func:`execute` refuses: deletes disabled, or ``shared_digest="fail"``
+        with a tag whose manifest a staying tag needs."""
+        return self.refused is not None or (self.shared_digest == "fail" and bool(self.skipped))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON output."""
+        return {
+            "repository": self.repository.repository,
+            "shared_digest": self.shared_digest,
+            "deletes": [p.to_dict() for p in self.deletes],
+            "skipped": [p.to_dict() for p in self.skipped],
+            "not_found": list(self.not_found),
+            "deleted_manifests": list(self.deleted_manifests),
+            "referrers": [r.to_dict() for r in self.referrers],
+            "fallback_tags": [p.to_dict() for p in self.fallback_tags],
+            "refused": self.refused,
+        }
+
+
+def plan_tag_deletes(
+    remote: Remote,
+    repository: Reference,
+    tags: Iterable[str],
+    *,
+    shared_digest: SharedDigest = "untag",
+    delete_referrers: bool = False,
+    graph: RepositoryGraph | None = None,
+) -> BatchPlan:
+    """Decide how to delete ``tags`` of ``repository``; changes nothing.
+
+    Requests: the :func:`snapshot` (unless ``graph`` is given), ``delete_tag``'s two probes
+    (a ``DELETE`` of a tag and of a digest that do not exist; cached per client when they
+    tell something lasting), a ``GET`` of the rare chosen manifest a referrers fallback
+    index lists (to learn its subject), and with ``delete_referrers`` the referrers of each
+    removed manifest plus a ``HEAD`` per referrer.
+
+    :raises ValueError: an unknown ``shared_digest``, or a ``graph`` of another repository.
+    """
+    if shared_digest not in _POLICIES:
+        raise ValueError(f"shared_digest must be one of {', '.join(_POLICIES)}: {shared_digest!r}")
+    if isinstance(tags, str):
+        raise TypeError("tags must be an iterable of tag names, not one string")
+    repo = repository_of(repository)
+    chosen = list(dict.fromkeys(tags))
+    if not chosen:
+        return BatchPlan(repo, shared_digest)  # nothing to look at
+    if graph is None:
+        graph = snapshot(remote, repo)
+    elif graph.repository.repository != repo.repository:
+        raise ValueError(f"the graph is of {graph.repository.repository}, not {repo.repository}")
+    return _Planner(remote, repo, graph).plan(chosen, shared_digest, delete_referrers)
+
+
+class _Planner:
+    def __init__(self, remote: Remote, repo: Reference, graph: RepositoryGraph) -> None:
+        self.remote, self.repo, self.graph = remote, repo, graph
+        self.subjects: dict[str, Manifest] = {}
+        self.ignored: dict[str, set[str]] = {}  # digest -> its own fallback tag, if any
+        self.referrers_api: bool | None = None
+
+    def plan(self, chosen: list[str], policy: SharedDigest, delete_referrers: bool) -> BatchPlan:
+        graph, repo = self.graph, self.repo
+        present = [t for t in chosen if t in graph.tags]
+        not_found = tuple(t for t in chosen if t not in graph.tags)
+        full = {t: self.needers(t) for t in present}
+        going, needers = _apply_policy(present, full, policy)
+        action: Literal["skip", "refuse"] = "refuse" if policy == "fail" else "skip"
+        skipped = tuple(
+            DeletePlan(
+                repo.with_tag(t),
+                t,
+                graph.tags[t].digest,
+                action,
+                tuple(u for u in full[t][0] if u not in going),
+                tuple(u for u in full[t][1] if u not in going),
+                reason="its manifest is still needed by " + ", ".join(needers[t]),
+            )
+            for t in sorted(needers)
+        )
+        tag_delete, disabled = False, None
+        if present:
+            tag_delete = tag_delete_supported(self.remote, repo)
+            if not tag_delete:
+                disabled = deletes_disabled(self.remote, repo)
+        turns = _Turns(graph, tag_delete)
+        deletes = [turns.take(t, full[t]) for t in _ordered(going, full)]
+        removed = tuple(dict.fromkeys(p.digest for p in deletes if p.action == "delete-digest"))
+        plan = BatchPlan(repo, policy, skipped=skipped, not_found=not_found)
+        if disabled is not None:
+            reason = f"delete is disabled on {repo.domain} ({disabled[0]} {disabled[1]})"
+            refused = tuple(dataclasses.replace(p, action="refuse", reason=reason) for p in deletes)
+            return dataclasses.replace(
+                plan, deletes=refused, refused=reason, disabled_status=disabled
+            )
+        referrers: list[ReferrerDelete] = []
+        fallbacks: list[DeletePlan] = []
+        if delete_referrers and removed:
+            kept = set(graph.tags) - {p.tag for p in deletes}
+            referrers, fallback_tags = self.referrers(removed, kept)
+            fallbacks = [turns.take(t, self.needers(t)) for t in fallback_tags]
+        return dataclasses.replace(
+            plan,
+            deletes=tuple(deletes),
+            deleted_manifests=removed,
+            referrers=tuple(referrers),
+            fallback_tags=tuple(fallbacks),
+            subjects=dict(self.subjects),
+        )
+
+    def needers(self, tag: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        digest = self.graph.tags[tag].digest
+        return self.graph.needers(digest, exclude=tag, ignore=self.own_fallback(digest))
+
+    def own_fallback(self, digest: str) -> set[str]:
+        """The fallback tag of the manifest's subject, which lists it only as bookkeeping
+        (``delete_tag`` ignores it too). Fetched only when a fallback-shaped tag lists it."""
+        found = self.ignored.get(digest)
+        if found is None:
+            found = self.ignored[digest] = self._own_fallback(digest)
+        return found
+
+    def _own_fallback(self, digest: str) -> set[str]:
+        roots = self.graph.roots()
+        if not any(
+            is_fallback_tag(t) and r != digest and digest in self.graph.reach(r)
+            for t, r in roots.items()
+        ):
+            return set()
+        manifest = self.graph.manifests.get(digest)
+        if manifest is None:
+            try:
+                manifest = self.remote.get_manifest(self.repo.with_digest(digest))
+            except NotFoundError:  # deleted meanwhile: nothing to keep track of
+                return set()
+        if manifest.subject is None:
+            return set()
+        self.subjects[digest] = manifest
+        return {fallback_tag(manifest.subject.digest)}
+
+    def referrers(
+        self, removed: Iterable[str], kept: set[str]
+    ) -> tuple[list[ReferrerDelete], list[str]]:
+        """Referrers of the removed manifests that nothing else needs (recursively), and
+        the fallback tags that all of a subject's referrers leave empty."""
+        queue = list(removed)
+        seen = set(queue)
+        out: list[ReferrerDelete] = []
+        fallbacks: list[str] = []
+        while queue:
+            subject = queue.pop(0)
+            all_go = True
+            for desc in self.referrers_of(subject):
+                if desc.digest in seen:
+                    continue
+                try:
+                    self.remote.head_manifest(self.repo.with_digest(desc.digest))
+                except NotFoundError:
+                    continue  # a stale listing: nothing to delete
+                shared, reached = self.graph.needers(desc.digest, ignore={fallback_tag(subject)})
+                if shared or reached:
+                    all_go = False  # still tagged, or listed by a tagged index: it stays
+                    continue
+                seen.add(desc.digest)
+                out.append(ReferrerDelete(subject, desc.digest, desc.artifact_type))
+                queue.append(desc.digest)
+            tag = fallback_tag(subject)
+            if all_go and tag in kept and tag not in fallbacks:
+                fallbacks.append(tag)
+        return out, fallbacks
+
+    def referrers_of(self, subject: str) -> list[Descriptor]:
+        """The referrers API's answer; once the registry showed it has none, the fallback
+        index from the snapshot (no request)."""
+        if self.referrers_api is not False:
+            try:
+                found = from_api(self.remote, self.repo.with_digest(subject), subject, None)
+            except NotFoundError:
+                return []
+            if found is not None:
+                self.referrers_api = True
+                return found[0]
+            self.referrers_api = False
+        desc = self.graph.tags.get(fallback_tag(subject))
+        index = self.graph.manifests.get(desc.digest) if desc is not None else None
+        return list(index.manifests) if isinstance(index, ImageIndex) else []
+
+
+def _apply_policy(
+    present: list[str],
+    full: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    policy: SharedDigest,
+) -> tuple[set[str], dict[str, list[str]]]:
+    """``(tags to delete, {skipped tag: the staying tags that need its manifest})``."""
+    going = set(present)
+    needers: dict[str, list[str]] = {}
+    while policy != "untag":
+        staying = {}
+        for tag in sorted(going):
+            shared, reached = full[tag]
+            users = sorted({t for t in shared + reached if t not in going})
+            if users:
+                staying[tag] = users
+        needers.update(staying)
+        going.difference_update(staying)
+        # A skipped tag stays, and may need the manifest of another chosen tag.
+        if not staying or policy == "fail":
+            break
+    return going, needers
+
+
+def _ordered(
+    going: set[str], full: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+) -> list[str]:
+    """Index tags before the tags of manifests they list; otherwise by name."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(tag: str) -> None:
+        if tag in seen:
+            return
+        seen.add(tag)
+        for parent in sorted(full[tag][1]):
+            if parent in going:
+                visit(parent)
+        order.append(tag)
+
+    for tag in sorted(going):
+        visit(tag)
+    return order
+
+
+class _Turns:
+    """The tags still there as the plan goes, and the action each tag gets at its turn."""
+
+    def __init__(self, graph: RepositoryGraph, tag_delete: bool) -> None:
+        self.graph = graph
+        self.tag_delete = tag_delete
+        self.remaining = set(graph.tags)
+
+    def take(self, tag: str, needers: tuple[tuple[str, ...], tuple[str, ...]]) -> DeletePlan:
+        shared = tuple(t for t in needers[0] if t in self.remaining)
+        reached = tuple(t for t in needers[1] if t in self.remaining)
+        self.remaining.discard(tag)
+        base = DeletePlan(
+            self.graph.repository.with_tag(tag),
+            tag,
+            self.graph.tags[tag].digest,
+            "tag-delete",
+            shared,
+            reached,
+        )
+        return decide(base, tag_delete=self.tag_delete)
+
+
+def decide(plan: DeletePlan, *, tag_delete: bool) -> DeletePlan:
+    """The action and reason ``delete_tag`` gives a tag with these needers."""
+    needed = needed_by(plan.shared_with, plan.reached_by)
+    if tag_delete:
+        stays = f"; the manifest stays for {needed}" if needed else ""
+        reason = f"the registry deletes tags by name{stays}"
+        return dataclasses.replace(plan, action="tag-delete", reason=reason)
+    if not needed:
+        reason = f"no other tag is on {plan.digest} or lists it; deleting it removes {plan.tag}"
+        return dataclasses.replace(plan, action="delete-digest", reason=reason)
+    reason = (
+        f"the manifest stays for {needed}; the registry cannot delete a tag by name, so the"
+        " tag is moved to a unique placeholder manifest, which is then deleted"
+    )
+    return dataclasses.replace(plan, action="untag", reason=reason)

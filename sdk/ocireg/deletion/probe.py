@@ -1,0 +1,143 @@
+"""What a registry allows, learnt without changing anything a user can see.
+
+* Whether deletes are disabled: ``DELETE`` a random digest nobody has. 404 means the
+  registry looked it up, so deletes are on; 400/405 or ``UNSUPPORTED`` mean they are off
+  (distribution spec: "400 or 405"). Probing can be skipped where the caller knows.
+* Whether ``DELETE`` by tag works: delete a tag that does not exist. A registry that
+  resolves tags answers 404; distribution 2.x answers 400 ``DIGEST_INVALID`` (digests only).
+* That this repository lets us delete before a tag is moved (:func:`ensure_deletable`): push
+  a unique untagged placeholder manifest and delete it.
+
+Answers that cannot change while the client lives are kept on the wire layer's
+:class:`~ocireg.remote.RegistryCapabilities`, so one client probes each registry once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+import uuid
+
+from ..digest import Digest
+from ..errors import NotFoundError, UnsupportedError
+from ..manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
+from ..mediatypes import OCI_MANIFEST
+from ..reference import Reference
+from ..remote import Remote
+from ..upload import push_blob
+
+__all__ = [
+    "PLACEHOLDER_ARTIFACT_TYPE",
+    "PLACEHOLDER_ID",
+    "by_digest",
+    "delete_digest",
+    "deletes_disabled",
+    "ensure_deletable",
+    "ensure_empty_blob",
+    "is_disabled",
+    "placeholder",
+    "tag_delete_supported",
+    "unsupported",
+]
+
+#: ``artifactType`` of the tiny manifests a tag is moved to before it is deleted; if one is
+#: ever left behind (a registry that keeps deleted tags visible), this says what it is.
+PLACEHOLDER_ARTIFACT_TYPE = "application/vnd.ocireg.placeholder.v1"
+#: The annotation holding each placeholder's random id (so no two are the same manifest).
+PLACEHOLDER_ID = "io.ocireg.placeholder.id"
+
+
+def by_digest(ref: Reference, digest: str | Digest) -> Reference:
+    return dataclasses.replace(ref, tag=None, digest=str(digest))
+
+
+def is_disabled(status: int, code: str) -> bool:
+    return status in (400, 405) or code == "UNSUPPORTED"  # the spec: "400 or 405"
+
+
+def unsupported(ref: Reference, status: int, code: str) -> UnsupportedError:
+    return UnsupportedError(
+        f"delete is disabled on {ref.domain} ({status} {code or 'no error code'});"
+        f" nothing in {ref.path} was changed",
+        status=status,
+        operation="DELETE manifest",
+        registry=ref.domain,
+    )
+
+
+def deletes_disabled(remote: Remote, ref: Reference) -> tuple[int, str] | None:
+    """``(status, code)`` when deletes are disabled on ``ref``'s registry, else ``None``."""
+    caps = remote.capabilities
+    if ref.domain in caps.deletes_disabled:
+        return 405, "UNSUPPORTED"
+    status, code = remote.try_delete_manifest(ref, f"sha256:{secrets.token_hex(32)}")
+    if is_disabled(status, code):
+        caps.deletes_disabled.add(ref.domain)
+        return status, code
+    return None
+
+
+def tag_delete_supported(remote: Remote, ref: Reference) -> bool:
+    """Whether ``DELETE`` by tag works here (405 means no tag deletes, or no deletes)."""
+    caps = remote.capabilities
+    known = caps.tag_delete.get(ref.domain)
+    if known is None:
+        status, code = remote.try_delete_manifest(ref, f"ocireg-probe-{secrets.token_hex(8)}")
+        known = status in (200, 202, 204, 404) and code not in ("DIGEST_INVALID", "UNSUPPORTED")
+        caps.tag_delete[ref.domain] = known
+    return known
+
+
+def delete_digest(remote: Remote, ref: Reference, digest: str) -> None:
+    """``DELETE`` by digest: :class:`UnsupportedError` when deletes are disabled,
+    :class:`NotFoundError` when the manifest is not there."""
+    status, code = remote.try_delete_manifest(ref, digest)
+    if 200 <= status < 300:
+        return
+    if is_disabled(status, code):
+        remote.capabilities.deletes_disabled.add(ref.domain)
+        raise unsupported(ref, status, code)
+    raise NotFoundError(
+        f"DELETE manifest {ref.domain}/{ref.path}@{digest}: {status} {code}".rstrip(),
+        status=status,
+        operation="DELETE manifest",
+        registry=ref.domain,
+    )
+
+
+def ensure_deletable(remote: Remote, ref: Reference, *, probed: bool = False) -> None:
+    """Prove that this repository lets us delete before a tag is moved: push a unique
+    untagged manifest and delete it. Nothing a user lists changes; a refusal raises.
+    ``probed``: the caller just learnt from :func:`deletes_disabled` that deletes are not
+    disabled, so it is not asked again."""
+    caps = remote.capabilities
+    if (ref.domain, ref.path) in caps.delete_verified:
+        return
+    answer = None if probed else deletes_disabled(remote, ref)
+    if answer is not None:
+        raise unsupported(ref, *answer)
+    ensure_empty_blob(remote, ref)
+    raw = placeholder()
+    probe, _ = remote.put_manifest(by_digest(ref, Digest.of(raw)), raw, OCI_MANIFEST)
+    delete_digest(remote, ref, str(probe.digest))
+    caps.delete_verified.add((ref.domain, ref.path))
+
+
+def placeholder() -> bytes:
+    """A manifest no one else can have pushed (it holds a random id), so deleting it by
+    digest can take no other tag along. Its config is the empty blob; it is annotated so
+    that a placeholder left visible explains itself."""
+    annotations = {
+        "org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "org.opencontainers.image.description": "placeholder of ocireg tag deletion",
+        PLACEHOLDER_ID: uuid.uuid4().hex,
+    }
+    return build_image_manifest(
+        EMPTY_DESCRIPTOR, [], annotations=annotations, artifact_type=PLACEHOLDER_ARTIFACT_TYPE
+    )
+
+
+def ensure_empty_blob(remote: Remote, ref: Reference) -> None:
+    """Make sure the repository has the empty blob ``{}`` the placeholder uses as config."""
+    push_blob(remote, ref, EMPTY_BLOB, digest=EMPTY_DESCRIPTOR.digest, size=len(EMPTY_BLOB))

@@ -1,0 +1,235 @@
+"""The wire layer's base: paths, the authorised request, ``Link`` pagination, lists.
+
+See :mod:`ocireg.remote` for what the wire layer is and promises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from ..auth.scope import CATALOG_SCOPE, repository_scope
+from ..digest import Digest
+from ..errors import ManifestError
+from ..manifests import HandlerRegistry
+from ..reference import TAG_PATTERN, Reference
+from ..transport import Transport, raise_for_status
+
+__all__ = [
+    "MAX_MANIFEST_SIZE",
+    "PULL",
+    "PUSH",
+    "Page",
+    "RegistryCapabilities",
+    "RegistryInfo",
+    "RemoteBase",
+    "blob_path",
+    "manifest_path",
+    "target",
+]
+
+#: Registries must accept manifests of at least 4 MiB (distribution spec); we read no more.
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+PULL = ("pull",)
+PUSH = ("pull", "push")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryInfo:
+    """What :meth:`Remote.ping` learnt about a registry."""
+
+    registry: str
+    url: str
+    status: int
+    auth_scheme: str | None
+    api_version: str | None
+    authenticated: bool
+
+
+@dataclass
+class RegistryCapabilities:
+    """What requests taught us about the registries of one client (filled by
+    :mod:`ocireg.deletion.probe`). Only answers that cannot change while the client lives
+    are kept: registries with deletes disabled, whether a registry deletes tags by name, and
+    the repositories where a probe delete succeeded (permissions are per repository)."""
+
+    deletes_disabled: set[str] = field(default_factory=set)
+    tag_delete: dict[str, bool] = field(default_factory=dict)
+    delete_verified: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a ``Link``-paged list: its JSON object and its response headers."""
+
+    body: Mapping[str, Any]
+    headers: Mapping[str, str]
+
+
+def manifest_path(ref: Reference, identifier: str | Digest) -> str:
+    """``/v2/<name>/manifests/<tag or digest>``; anything else is refused before a URL is
+    built (:class:`InvalidDigestError` / ``ValueError``)."""
+    text = str(identifier)
+    if ":" in text:
+        text = str(Digest.parse(text))
+    elif not TAG_PATTERN.fullmatch(text):
+        raise ValueError(f"not a tag or digest: {text!r}")
+    return f"/v2/{ref.path}/manifests/{text}"
+
+
+def blob_path(ref: Reference, digest: str | Digest) -> str:
+    return f"/v2/{ref.path}/blobs/{Digest.parse(str(digest))}"
+
+
+def target(ref: Reference) -> str:
+    """``path:tag`` or ``path@digest``, for messages."""
+    return f"{ref.path}@{ref.digest}" if ref.digest else f"{ref.path}:{ref.tag or 'latest'}"
+
+
+class RemoteBase:
+    """The state and the generic calls every part of :class:`~ocireg.remote.Remote` uses.
+
+    :param transport: sends the requests (auth, retries, redirects).
+    :param handlers: decode manifests and build the ``Accept`` header.
+    :param max_workers: concurrency for independent requests (HEADs of many tags).
+    """
+
+    def __init__(
+        self, transport: Transport, handlers: HandlerRegistry, *, max_workers: int = 8
+    ) -> None:
+        self.transport = transport
+        self.handlers = handlers
+        self.max_workers = max(1, max_workers)
+        self.capabilities = RegistryCapabilities()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        ref: Reference,
+        path_or_url: str,
+        *,
+        actions: tuple[str, ...] = PULL,
+        extra_scopes: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One request for ``ref``'s repository, with a token for ``actions`` on it.
+
+        ``path_or_url`` is a path built here or a URL the registry gave (an upload session's
+        ``Location``). Callers map statuses to errors with ``raise_for_status``.
+        """
+        self.transport.state(ref.domain, ref.scheme)
+        scopes = (repository_scope(ref.path, *actions), *extra_scopes)
+        return self.transport.request(
+            method, ref.domain, path_or_url, scopes=scopes, repository=ref.path, **kwargs
+        )
+
+    def paginate(
+        self,
+        registry: str,
+        path: str,
+        *,
+        scopes: tuple[str, ...],
+        repository: str | None,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        missing: bool = False,
+    ) -> Iterator[Page]:
+        """Every page of a ``Link``-paged list (RFC 5988 ``rel="next"``), stopping on a URL
+        seen before. ``missing=True``: a 404 on the first page ends the list with no page
+        (the referrers API's "not supported")."""
+        url: str | None = path
+        seen: set[str] = set()
+        while url and url not in seen:
+            first = not seen
+            seen.add(url)
+            resp = self.transport.request(
+                "GET",
+                registry,
+                url,
+                scopes=scopes,
+                repository=repository,
+                headers=headers,
+                params=params if first else None,
+            )
+            # Remember absolute URLs: a Link back to the (relative) first page is a loop too.
+            seen.add(urljoin(resp.url, url))
+            with contextlib.closing(resp):
+                if missing and first and resp.status_code == 404:
+                    return
+                where = path.removeprefix("/v2/")
+                raise_for_status(resp, operation=operation, registry=registry, target=where)
+                try:
+                    body = resp.json()
+                except ValueError:
+                    raise ManifestError(f"{operation} {registry}: answer is not JSON") from None
+                yield Page(body if isinstance(body, dict) else {}, resp.headers)
+                nxt = resp.links.get("next", {}).get("url")
+                url = urljoin(resp.url, nxt) if nxt else None
+
+    # -- registry --------------------------------------------------------------------------
+
+    def ping(self, registry: str, scheme: str | None = None) -> RegistryInfo:
+        """``GET /v2/``: whether ``registry`` speaks the API, authenticating when asked."""
+        st = self.transport.state(registry, scheme)
+        resp = self.transport.request("GET", registry, "/v2/")
+        with contextlib.closing(resp):
+            raise_for_status(resp, operation="ping", registry=registry, target="v2/")
+            return RegistryInfo(
+                registry=registry,
+                url=st.base_url,
+                status=resp.status_code,
+                auth_scheme=st.challenge.scheme if st.challenge else None,
+                api_version=resp.headers.get("Docker-Distribution-API-Version"),
+                # An anonymous bearer token (Docker Hub hands them out) is not authentication.
+                authenticated="Authorization" in resp.request.headers
+                and self.transport.credentials(registry) is not None,
+            )
+
+    def catalog(self, registry: str) -> list[str]:
+        repos: list[str] = []
+        pages = self.paginate(
+            registry, "/v2/_catalog", scopes=(CATALOG_SCOPE,), repository=None, operation="catalog"
+        )
+        for page in pages:
+            repos.extend(str(r) for r in page.body.get("repositories") or [])
+        return repos
+
+    def tags(self, ref: Reference) -> list[str]:
+        self.transport.state(ref.domain, ref.scheme)
+        found: set[str] = set()
+        for page in self.paginate(
+            ref.domain,
+            f"/v2/{ref.path}/tags/list",
+            scopes=(repository_scope(ref.path, "pull"),),
+            repository=ref.path,
+            operation="list tags",
+        ):
+            found.update(str(t) for t in page.body.get("tags") or [])
+        return sorted(found)
+
+    def referrer_pages(
+        self, ref: Reference, subject: Digest, artifact_type: str | None, accept: str
+    ) -> Iterator[Page]:
+        """Pages of ``GET /v2/<name>/referrers/<digest>``; none when the registry has no
+        referrers API (404)."""
+        self.transport.state(ref.domain, ref.scheme)
+        return self.paginate(
+            ref.domain,
+            f"/v2/{ref.path}/referrers/{Digest.parse(str(subject))}",
+            scopes=(repository_scope(ref.path, "pull"),),
+            repository=ref.path,
+            operation="GET referrers",
+            params={"artifactType": artifact_type} if artifact_type else None,
+            headers={"Accept": accept},
+            missing=True,
+        )
+
+    # -- manifests -------------------------------------------------------------------------

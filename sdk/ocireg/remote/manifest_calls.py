@@ -1,0 +1,209 @@
+"""Manifest calls of the wire layer (distribution spec, "Pulling manifests", "Pushing
+manifests", "Deleting tags and manifests")."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from ..digest import Digest
+from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
+from ..manifests import Descriptor, Manifest
+from ..reference import Reference
+from ..transport import raise_for_status, registry_errors
+from .core import MAX_MANIFEST_SIZE, PUSH, RemoteBase, manifest_path, target
+
+__all__ = ["ManifestCalls"]
+
+#: Statuses of a ``DELETE`` that say what the registry supports rather than fail the caller.
+_TELLING = (400, 404, 405)
+
+
+class ManifestCalls(RemoteBase):
+    """HEAD, verified GET, PUT and DELETE of manifests."""
+
+    def head_manifest(self, ref: Reference) -> Descriptor:
+        """Digest, media type and size of a manifest, from a HEAD (free on Docker Hub)."""
+        resp = self.request(
+            "HEAD",
+            ref,
+            manifest_path(ref, ref.identifier),
+            headers={"Accept": self.handlers.accept_header()},
+        )
+        try:
+            if resp.status_code != 200:
+                raise_for_status(
+                    resp, operation="HEAD manifest", registry=ref.domain, target=target(ref)
+                )
+            digest = resp.headers.get("Docker-Content-Digest")
+            media_type = _content_type(resp)
+            size = resp.headers.get("Content-Length")
+        finally:
+            resp.close()
+        if not digest or not size:  # old registries: fall back to GET and compute
+            m = self.get_manifest(ref)
+            return Descriptor(media_type=m.media_type, digest=str(m.digest), size=len(m.raw))
+        if ref.digest and digest != ref.digest:
+            raise DigestMismatchError(
+                f"HEAD manifest {ref.domain}/{target(ref)}: registry says {digest}",
+                expected=ref.digest,
+                actual=digest,
+            )
+        return Descriptor(media_type=media_type, digest=digest, size=int(size))
+
+    def tag_descriptors(
+        self, ref: Reference, tags: Iterable[str] | None = None
+    ) -> dict[str, Descriptor]:
+        """The descriptor of each tag (all by default), by concurrent HEADs; tags deleted
+        meanwhile are left out."""
+        names = list(self.tags(ref) if tags is None else tags)
+
+        def one(tag: str) -> tuple[str, Descriptor | None]:
+            try:
+                return tag, self.head_manifest(ref.with_tag(tag))
+            except NotFoundError:
+                return tag, None
+
+        out: dict[str, Descriptor] = {}
+        if not names:
+            return out
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(names))) as pool:
+            for tag, desc in pool.map(one, names):
+                if desc is not None:
+                    out[tag] = desc
+        return out
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        """Fetch, verify (against the requested digest and ``Docker-Content-Digest``) and
+        decode a manifest of at most :data:`MAX_MANIFEST_SIZE` bytes."""
+        resp = self.request(
+            "GET",
+            ref,
+            manifest_path(ref, ref.identifier),
+            headers={"Accept": self.handlers.accept_header()},
+            stream=True,
+        )
+        with contextlib.closing(resp):
+            where = f"{ref.domain}/{target(ref)}"
+            raise_for_status(
+                resp, operation="GET manifest", registry=ref.domain, target=target(ref)
+            )
+            length = resp.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > MAX_MANIFEST_SIZE:
+                raise ManifestError(f"manifest {where} is {length} bytes, over the 4 MiB limit")
+            raw = _read_limited(resp, MAX_MANIFEST_SIZE, where)
+            content_type = resp.headers.get("Content-Type", "")
+            header_digest = resp.headers.get("Docker-Content-Digest")
+        # Verify before parsing: tampered bytes are a digest error, whatever they contain.
+        for expected, source in (
+            (ref.digest, "requested"),
+            (header_digest, "Docker-Content-Digest"),
+        ):
+            if not expected:
+                continue
+            try:
+                want = Digest.parse(expected)
+            except InvalidDigestError:
+                if source == "requested":
+                    raise
+                continue  # a malformed header cannot be checked; the content still is
+            if not want.verifiable:
+                continue  # an algorithm we cannot compute
+            # Hash with the digest's own algorithm: a manifest pulled by sha512 is fine.
+            computed = str(Digest.of(raw, want.algorithm))
+            if computed != str(want):
+                raise DigestMismatchError(
+                    f"manifest {where}: {source} digest {expected} but content is {computed}",
+                    expected=expected,
+                    actual=computed,
+                )
+        return self.handlers.parse(raw, content_type)
+
+    def put_manifest(
+        self, ref: Reference, raw: bytes, media_type: str
+    ) -> tuple[Manifest, Mapping[str, str]]:
+        """PUT a manifest and check the stored digest; also return the response headers
+        (``OCI-Subject`` tells whether the registry tracks referrers itself)."""
+        parsed = self.handlers.parse(raw, media_type)
+        resp = self.request(
+            "PUT",
+            ref,
+            manifest_path(ref, ref.identifier),
+            actions=PUSH,
+            headers={"Content-Type": media_type},
+            data=raw,
+        )
+        with contextlib.closing(resp):
+            raise_for_status(
+                resp,
+                operation="PUT manifest",
+                registry=ref.domain,
+                target=target(ref),
+                ok=(201, 200),
+            )
+            headers = resp.headers
+        header = headers.get("Docker-Content-Digest")
+        if header and header != str(parsed.digest) and _same_algorithm(header, str(parsed.digest)):
+            raise DigestMismatchError(
+                f"PUT manifest {ref.domain}/{target(ref)}: registry stored {header}",
+                expected=str(parsed.digest),
+                actual=header,
+            )
+        return parsed, headers
+
+    def delete_manifest(self, ref: Reference, digest: str | Digest) -> None:
+        """Delete the manifest ``digest`` (and with it, on most registries, every tag on it)."""
+        d = Digest.parse(str(digest))
+        resp = self.request("DELETE", ref, manifest_path(ref, d), actions=("pull", "delete"))
+        with contextlib.closing(resp):
+            raise_for_status(
+                resp,
+                operation="DELETE manifest",
+                registry=ref.domain,
+                target=f"{ref.path}@{d}",
+                ok=(200, 202, 204),
+            )
+
+    def try_delete_manifest(self, ref: Reference, identifier: str | Digest) -> tuple[int, str]:
+        """``DELETE`` a manifest by tag or digest: ``(status, first error code)`` for the
+        answers that say what the registry supports (2xx, 400, 404, 405); raise for the rest
+        (401/403 permissions, 429, 5xx)."""
+        path = manifest_path(ref, identifier)
+        resp = self.request("DELETE", ref, path, actions=("pull", "delete"))
+        with contextlib.closing(resp):
+            status = resp.status_code
+            if status in (200, 202, 204):
+                return status, ""
+            details = registry_errors(resp)
+            code = details[0].code if details else ""
+            if status in _TELLING and code not in ("DENIED", "UNAUTHORIZED"):
+                return status, code
+            sep = "@" if ":" in str(identifier) else ":"
+            raise_for_status(
+                resp,
+                operation="DELETE manifest",
+                registry=ref.domain,
+                target=f"{ref.path}{sep}{identifier}",
+                ok=(),
+            )
+            raise AssertionError("unreachable")  # raise_for_status raised
+
+
+def _content_type(resp: requests.Response) -> str:
+    return resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def _same_algorithm(a: str, b: str) -> bool:
+    return a.split(":", 1)[0] == b.split(":", 1)[0]
+
+
+def _read_limited(resp: requests.Response, limit: int, where: str) -> bytes:
+    buf = bytearray()
+    for chunk in resp.iter_content(65536):
+        buf += chunk
+        if len(buf) > limit:
+            raise ManifestError(f"manifest {where} is over the {limit}-byte limit")
+    return bytes(buf)
