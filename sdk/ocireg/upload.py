@@ -30,10 +30,8 @@ import contextlib
 import hashlib
 import io
 import logging
-import os
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .auth.scope import repository_scope
@@ -49,6 +47,7 @@ from .errors import (
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
 from .transport import raise_for_status
+from .upload_source import Progress, ProgressMeter, Source, UploadSource, wrap_body
 
 if TYPE_CHECKING:
     import requests
@@ -71,135 +70,7 @@ CHUNKED_THRESHOLD = 4 << 30
 #: How often a chunked upload may ask the session where to go on (416, dropped PATCH).
 MAX_RECOVERIES = 5
 _PUSH = ("pull", "push")  # the actions of the HEAD before an upload: one token for both
-_READ_SIZE = 1 << 20
 _RANGE = re.compile(r"(?:bytes=)?(\d+)-(\d+)", re.ASCII)
-
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
-#: Called with the number of bytes just sent (negative when bytes are taken back; see _Meter).
-Progress = Callable[[int], None]
-
-
-class _Source:
-    """The bytes to push: in memory, or a binary file from its current position."""
-
-    def __init__(self, source: Source, size: int | None) -> None:
-        self.data: bytes | None = None
-        self.owned = False
-        if isinstance(source, bytes | bytearray | memoryview):
-            self.data = bytes(source)
-            self.file: BinaryIO = io.BytesIO(self.data)
-        elif isinstance(source, str | os.PathLike):
-            self.file = open(source, "rb")  # noqa: SIM115 - closed by close()
-            self.owned = True
-        else:
-            self.file = source
-        self.start = 0
-        self.seekable = False
-        measured: int | None = None
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            if self.file.seekable():
-                self.start = self.file.tell()
-                measured = self.file.seek(0, io.SEEK_END) - self.start
-                self.file.seek(self.start)
-                self.seekable = True
-        if size is not None and measured is not None and size != measured:
-            self.close()
-            raise ValueError(f"size {size} given, but the source holds {measured} bytes")
-        self.size = measured if measured is not None else size
-
-    def rewind(self, offset: int = 0) -> None:
-        if self.seekable:  # an unseekable source is read once, from where it is
-            self.file.seek(self.start + offset)
-
-    def read(self, n: int) -> bytes:
-        """Exactly ``n`` bytes unless the end comes first (pipes and sockets return less)."""
-        parts: list[bytes] = []
-        want = n
-        while want > 0:
-            piece = self.file.read(want)
-            if not piece:
-                break
-            parts.append(piece)
-            want -= len(piece)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def digest(self) -> Digest:
-        """sha256 of the bytes, streamed once in 1 MiB reads; the position is kept."""
-        if self.data is not None:
-            return Digest.of(self.data)
-        h = hashlib.sha256()
-        self.rewind()
-        while piece := self.file.read(_READ_SIZE):
-            h.update(piece)
-        self.rewind()
-        return Digest("sha256", h.hexdigest())
-
-    def close(self) -> None:
-        if self.owned:
-            self.file.close()
-
-
-class _Meter:
-    """Counts the bytes an upload has sent and reports every change to ``progress``.
-
-    Bytes that go out again (a body re-sent after a redirect or a 401, a chunk sent again
-    after a recovery) are first taken back with a negative report, and a failed upload takes
-    back everything: the reports always add up to what the upload has given the registry,
-    the blob's size at the end and 0 after a failure.
-    """
-
-    __slots__ = ("progress", "sent")
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.sent = 0
-
-    def add(self, n: int) -> None:
-        if n:
-            self.sent += n
-            self.progress(n)
-
-    def back_to(self, offset: int) -> None:
-        self.add(offset - self.sent)
-
-
-class _Body:
-    """A request body that reports what is read from it.
-
-    ``read`` and ``__len__`` but no ``__iter__``: requests sends ``Content-Length`` (never a
-    chunked body) and urllib3 streams it with ``read`` calls. No ``tell`` either, so the
-    transport knows it cannot be sent twice (like the unseekable file it wraps).
-    """
-
-    def __init__(self, file: BinaryIO, length: int, meter: _Meter) -> None:
-        self._file, self._length, self._meter = file, length, meter
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._file.read(n)
-        self._meter.add(len(data))
-        return data
-
-
-class _RewindableBody(_Body):
-    """A body over a seekable file, ``base`` bytes into the blob: ``tell``/``seek`` let the
-    transport send it again from its start, and rewinding takes the re-sent bytes back."""
-
-    def __init__(self, file: BinaryIO, length: int, meter: _Meter, base: int) -> None:
-        super().__init__(file, length, meter)
-        self._start, self._base = file.tell(), base
-
-    def tell(self) -> int:
-        return self._file.tell() - self._start
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence != io.SEEK_SET:
-            raise io.UnsupportedOperation("an upload body seeks from its start only")
-        self._file.seek(self._start + offset)
-        self._meter.back_to(self._base + offset)
-        return offset
 
 
 class _Session:
@@ -246,10 +117,10 @@ def push_blob(
     """
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
-    src = _Source(source, size)
+    src = UploadSource(source, size)
     try:
         want = Digest.parse(digest) if digest else (src.digest() if src.seekable else None)
-        meter = _Meter(progress) if progress is not None else None
+        meter = ProgressMeter(progress) if progress is not None else None
         return _push(remote, ref, src, want, mount_from, chunk_size, meter)
     finally:
         src.close()
@@ -258,11 +129,11 @@ def push_blob(
 def _push(
     remote: Remote,
     ref: Reference,
-    src: _Source,
+    src: UploadSource,
     want: Digest | None,
     mount_from: Reference | None,
     chunk_size: int | None,
-    meter: _Meter | None = None,
+    meter: ProgressMeter | None = None,
 ) -> Descriptor:
     extra: tuple[str, ...] = ()
     if mount_from is not None and mount_from.domain != ref.domain:
@@ -301,7 +172,7 @@ def _push(
             src.rewind()
             body: object = src.data if src.data is not None else src.file
             if meter is not None:
-                body = _wrap(src.file, total, meter, 0, src.seekable)
+                body = wrap_body(src.file, total, meter, 0, src.seekable)
             headers = {"Content-Length": str(total)}
             url = _with_digest(session.location, computed)
             resp = remote.session_request(ref, "PUT", url, body, headers)
@@ -342,11 +213,11 @@ def _open_session(remote: Remote, ref: Reference) -> requests.Response:
 def _patch_chunks(
     remote: Remote,
     ref: Reference,
-    src: _Source,
+    src: UploadSource,
     session: _Session,
     chunk_size: int,
     want: Digest | None,
-    meter: _Meter | None = None,
+    meter: ProgressMeter | None = None,
 ) -> tuple[int, Digest]:
     """Send the source in chunks; returns the size and the digest (``want``, or for a
     source that cannot be rewound and whose digest nobody knew, that of what was sent)."""
@@ -359,7 +230,7 @@ def _patch_chunks(
         problem = None
         body: object = chunk
         if meter is not None:
-            body = _wrap(io.BytesIO(chunk), len(chunk), meter, offset, True)
+            body = wrap_body(io.BytesIO(chunk), len(chunk), meter, offset, True)
         try:
             resp = remote.session_request(ref, "PATCH", session.location, body, headers)
         except TransportError as exc:
@@ -397,12 +268,6 @@ def _patch_chunks(
     hashed = Digest("sha256", hasher.hexdigest()) if hasher is not None else want
     assert hashed is not None
     return offset, hashed
-
-
-def _wrap(file: BinaryIO, length: int, meter: _Meter, base: int, rewindable: bool) -> _Body:
-    if rewindable:
-        return _RewindableBody(file, length, meter, base)
-    return _Body(file, length, meter)
 
 
 def _session_offset(remote: Remote, ref: Reference, session: _Session) -> int:
