@@ -32,9 +32,9 @@ from .errors import (
     OciregError,
     TransportError,
 )
+from .http_errors import raise_for_status
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
-from .transport import raise_for_status
 
 if TYPE_CHECKING:
     from .reference import Reference

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pluggy
 
 from . import blobs, copy, deletion, download, images, referrers, upload
 from .auth.credentials import Credentials
+from .auth.keychain import Keychain
 from .blobs import BlobReader
 from .builtin.explicit import ExplicitCredentials
 from .copy import CopyResult
 from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph, SharedDigest
 from .digest import Digest
-from .errors import PluginError
 from .manifests import Descriptor, HandlerRegistry, Manifest, Platform
 from .plugins import get_plugin_manager
-from .reference import Reference, normalize_registry
+from .reference import Reference
 from .remote import MAX_MANIFEST_SIZE, RegistryInfo, Remote
 from .transport import Transport
 
@@ -95,8 +95,10 @@ class Client:
         )
         self.handlers = HandlerRegistry(_collect_handlers(self.plugin_manager))
         self.max_workers = max(1, max_workers)
+        #: Asks the credential providers, caching each answer as long as it is valid.
+        self.keychain = Keychain(self.plugin_manager)
         self.transport = Transport(
-            credentials_for=self._lookup_credentials,
+            credentials_for=self.keychain.lookup,
             session=session,
             insecure_registries=insecure_registries,
             plain_http=plain_http,
@@ -121,40 +123,6 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- credentials -----------------------------------------------------------------------
-
-    def _lookup_credentials(self, registry: str, repository: str | None) -> Credentials | None:
-        return self._ask_providers(registry, repository, [])[1]
-
-    def _ask_providers(
-        self, registry: str, repository: str | None, asked: list[str]
-    ) -> tuple[str | None, Credentials | None]:
-        """Ask the providers in pluggy's firstresult order; return who answered and what.
-
-        Done by hand rather than through the hook caller so the answering plugin is known
-        (for ``explain_credentials``) and a failing plugin is named in the error.
-        """
-        hook = self.plugin_manager.hook.ocireg_get_credentials
-        values = {"registry": registry, "repository": repository}
-        for impl in reversed(hook.get_hookimpls()):
-            asked.append(impl.plugin_name)
-            try:
-                found = cast(
-                    "Credentials | None",
-                    impl.function(**{name: values[name] for name in impl.argnames}),
-                )
-            except PluginError:
-                raise
-            except Exception as exc:  # a plugin's bug must not leak its locals (secrets)
-                raise PluginError(
-                    f"credential provider {impl.plugin_name} failed for {registry}: "
-                    f"{type(exc).__name__}",
-                    plugin=impl.plugin_name,
-                ) from None
-            if found is not None:
-                return impl.plugin_name, found
-        return None, None
 
     # -- registry --------------------------------------------------------------------------
 
@@ -367,31 +335,12 @@ class Client:
 
     def credentials_for(self, registry: str, repository: str | None = None) -> Credentials | None:
         """The credential the providers give for ``registry`` (None: anonymous)."""
-        return self._lookup_credentials(registry, repository)
+        return self.keychain.lookup(registry, repository)
 
     def explain_credentials(self, registry: str, repository: str | None = None) -> dict[str, Any]:
         """Which provider answers for ``registry``, with what kind of credential, and from
         where; never the secret. Providers are asked in the documented order."""
-        registry = normalize_registry(registry)
-        asked: list[str] = []
-        provider, found = self._ask_providers(registry, repository, asked)
-        if found is not None:
-            return {
-                "registry": registry,
-                "provider": provider,
-                "kind": found.kind,
-                "username": getattr(found, "username", None),
-                "source": found.source,
-                "asked": asked,
-            }
-        return {
-            "registry": registry,
-            "provider": None,
-            "kind": "anonymous",
-            "username": None,
-            "source": "",
-            "asked": asked,
-        }
+        return self.keychain.explain(registry, repository)
 
 
 def _collect_handlers(pm: pluggy.PluginManager) -> list[Any]:

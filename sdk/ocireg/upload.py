@@ -44,9 +44,9 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
+from .http_errors import raise_for_status
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
-from .transport import raise_for_status
 from .upload_source import Progress, ProgressMeter, Source, UploadSource, wrap_body
 
 if TYPE_CHECKING:

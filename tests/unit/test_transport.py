@@ -37,15 +37,10 @@ from ocireg.auth.credentials import BasicCredentials, IdentityToken
 from ocireg.auth.scope import merge_scopes, repository_scope, scope_covers
 from ocireg.auth.token import DEFAULT_EXPIRES_IN, Token, TokenCache, check_realm
 from ocireg.client import Client
-from ocireg.transport import (
-    Transport,
-    _RegistryState,
-    _retry_after,
-    endpoint_for,
-    is_loopback,
-    redact_headers,
-    redact_url,
-)
+from ocireg.hosts import add_query, endpoint_for, is_loopback
+from ocireg.http_errors import retry_after
+from ocireg.redaction import redact_headers, redact_url
+from ocireg.transport import RegistryState, Transport
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 USER = "alice"
@@ -341,13 +336,13 @@ def test_connection_errors_retried_only_when_idempotent(fake: Fake, sleeps: list
 def test_retry_after_parsing(value: str, expected: float | None) -> None:
     resp = requests.Response()
     resp.headers["Retry-After"] = value
-    assert _retry_after(resp) == expected
+    assert retry_after(resp) == expected
 
 
 def test_retry_after_date_in_the_past_is_zero() -> None:
     resp = requests.Response()
     resp.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"
-    assert _retry_after(resp) == 0.0
+    assert retry_after(resp) == 0.0
 
 
 # -- tokens ----------------------------------------------------------------------------------
@@ -692,7 +687,7 @@ def manual_transport(base_url: str, challenge: Challenge, **options: Any) -> Tra
         **options,
     )
     registry = base_url.split("://", 1)[1]
-    transport._states[registry] = _RegistryState(base_url, challenge, pinged=True)
+    transport._states[registry] = RegistryState(base_url, challenge, pinged=True)
     return transport
 
 
@@ -729,15 +724,22 @@ def test_basic_credentials_over_plain_http(
     state = transport._states[registry]
     headers: dict[str, str] = {}
     if allowed:
-        transport._check_plain_http(registry, state)
-        transport._authorize(registry, "app", state, (), headers)
+        transport.authorizer.check_plain_http(registry, state.base_url)
+        transport.authorizer.authorize(
+            registry, "app", state.challenge, state.base_url, (), headers
+        )
         assert headers["Authorization"] == basic_value()
     else:
         with pytest.raises(AuthenticationError) as info:
-            transport._authorize(registry, "app", state, (), headers)
+            transport.authorizer.authorize(
+                registry, "app", state.challenge, state.base_url, (), headers
+            )
         assert "plain http" in str(info.value)
         assert PASSWORD not in str(info.value)
         assert headers == {}
+
+
+SCOPES = ("repository:app:pull",)
 
 
 def test_credentials_never_sent_to_a_plain_http_realm_elsewhere() -> None:
@@ -752,14 +754,18 @@ def test_credentials_never_sent_to_a_plain_http_realm_elsewhere() -> None:
     transport.tokens.get = no_fetch  # type: ignore[method-assign]
     state = transport._states["registry.example"]
     with pytest.raises(AuthenticationError) as info:
-        transport._authorize("registry.example", "app", state, ("repository:app:pull",), {})
+        transport.authorizer.authorize(
+            "registry.example", "app", state.challenge, state.base_url, SCOPES, {}
+        )
     assert "plain-http token realm" in str(info.value)
     assert fetched == []
     # Named insecure, it is the user's call.
     transport.insecure.add("registry.example")
     transport.tokens.get = lambda key, scopes, fetch: Token("t", 1e12, scopes)  # type: ignore[method-assign]
     headers: dict[str, str] = {}
-    transport._authorize("registry.example", "app", state, ("repository:app:pull",), headers)
+    transport.authorizer.authorize(
+        "registry.example", "app", state.challenge, state.base_url, SCOPES, headers
+    )
     assert headers["Authorization"] == "Bearer t"
 
 
@@ -1013,7 +1019,7 @@ def test_manifest_over_4_mib_is_refused_unread(fake: Fake, monkeypatch: pytest.M
     def never(*args: Any) -> bytes:
         raise AssertionError("the body was read")
 
-    monkeypatch.setattr("ocireg.client._read_limited", never)
+    monkeypatch.setattr("ocireg.remote.manifest_calls._read_limited", never)
     client, host = fake.client()
     with pytest.raises(ManifestError) as info:
         client.get_manifest(f"{host}/app:big")
@@ -1141,8 +1147,6 @@ def test_head_manifest_by_digest_with_other_digest(fake: Fake) -> None:
 
 
 def test_added_query_keeps_the_location_verbatim() -> None:
-    from ocireg.transport import _add_query
-
     location = "http://r/v2/a/blobs/uploads/u?_state=ab%2Bc%3D%3D&x=1"
-    assert _add_query(location, {"digest": "sha256:00"}) == location + "&digest=sha256%3A00"
-    assert _add_query("http://r/p", [("n", "1")]) == "http://r/p?n=1"
+    assert add_query(location, {"digest": "sha256:00"}) == location + "&digest=sha256%3A00"
+    assert add_query("http://r/p", [("n", "1")]) == "http://r/p?n=1"

@@ -240,6 +240,18 @@ def test_an_opaque_refresh_token_lives_three_hours(httpserver: HTTPServer) -> No
     assert len(exchanges(httpserver)) == 1
 
 
+def test_refresh_tokens_carry_their_expiry(httpserver: HTTPServer) -> None:
+    # The Client's keychain asks again before expires_at: the JWT's exp, else three hours.
+    clock = FakeClock()
+    provider = provider_for(httpserver, clock=clock)
+    acr(httpserver, jwt(exp=T0 + 2 * HOURS, aud=HOST))
+    assert ask(provider).expires_at == T0 + 2 * HOURS
+    provider.clear_cache()
+    clock.now = T0 + 10.0
+    acr(httpserver, "opaque-refresh-token")
+    assert ask(provider).expires_at == T0 + 10.0 + 3 * HOURS
+
+
 def test_refresh_tokens_are_cached_per_registry(httpserver: HTTPServer) -> None:
     provider = provider_for(httpserver)
     acr(httpserver, jwt(exp=T0 + 3 * HOURS, reg="one"))

@@ -245,6 +245,26 @@ def test_token_is_refreshed_at_half_its_lifetime() -> None:
     assert len(session.asked) == 2
 
 
+def test_credentials_carry_their_expiry() -> None:
+    # The Client's keychain asks again before expires_at (ECR's expiresAt, wall clock).
+    session = StubSession()
+    stubber = session.stub("ecr")
+    stubber.add_response("get_authorization_token", private_response("one", T0 + 12 * HOURS))
+    without_expiry = private_response("two", 0)
+    del without_expiry["authorizationData"][0]["expiresAt"]
+    stubber.add_response("get_authorization_token", without_expiry)
+    clock = FakeClock()
+    provider = EcrCredentials(session=session, clock=clock)
+
+    found = ask(provider, HOST)
+    assert (found.password, found.expires_at) == ("one", T0 + 12 * HOURS)
+    provider.clear_cache()
+    clock.now = T0 + HOURS
+    found = ask(provider, HOST)  # no expiresAt: the documented 12 hours from now
+    assert (found.password, found.expires_at) == ("two", T0 + 13 * HOURS)
+    stubber.assert_no_pending_responses()
+
+
 def test_tokens_are_cached_per_host() -> None:
     session = StubSession()
     stubber = session.stub("ecr")

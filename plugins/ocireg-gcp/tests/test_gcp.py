@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,18 @@ def test_expired_adc_token_is_refreshed(
     form = httpserver.log[0][0].form
     assert form["grant_type"] == "refresh_token"
     assert form["refresh_token"] == "1//refresh-token"
+
+
+def test_access_tokens_carry_their_expiry_and_key_files_none(
+    monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer, key_file: Path
+) -> None:
+    # The Client's keychain asks again before expires_at (wall clock, seconds since the epoch).
+    expiry = utcnow().replace(microsecond=0) + timedelta(minutes=42)
+    use_adc(monkeypatch, user_credentials(httpserver, token="ya29.t", expiry=expiry))
+    found = ask(GcpCredentials())
+    assert found.expires_at == expiry.replace(tzinfo=UTC).timestamp()
+    assert abs(found.expires_at - (time.time() + 42 * 60)) < 60
+    assert ask(GcpCredentials(key_file=key_file)).expires_at is None
 
 
 def test_refresh_failure_raises_plugin_error(

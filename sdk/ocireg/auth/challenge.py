@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Challenge", "parse_challenges"]
+__all__ = ["Challenge", "parse_challenges", "pick_challenge"]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
@@ -148,3 +148,14 @@ def parse_challenges(header: str | None) -> list[Challenge]:
                 sc.skip_space()
         challenges.append(Challenge(scheme.lower(), params, token68))
     return challenges
+
+
+def pick_challenge(header: str | None) -> Challenge | None:
+    """The challenge of a ``WWW-Authenticate`` value that ocireg answers: the first
+    ``Bearer`` one, else the first ``Basic`` one, else None."""
+    challenges = parse_challenges(header)
+    for scheme in ("bearer", "basic"):
+        for ch in challenges:
+            if ch.scheme == scheme:
+                return ch
+    return None

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from ..auth.credentials import BasicCredentials, Credentials
 from ..hookspecs import hookimpl
-from ..transport import endpoint_for
+from ..hosts import endpoint_for
 
 ExplicitCredentials = (
     Credentials | tuple[str, str] | Mapping[str, "Credentials | tuple[str, str]"] | None

@@ -13,10 +13,10 @@ import requests
 
 from ..digest import Digest
 from ..errors import DigestMismatchError, RegistryError
+from ..http_errors import raise_for_status
 from ..manifests import Descriptor
 from ..mediatypes import BLOB_MEDIA_TYPE
 from ..reference import Reference
-from ..transport import raise_for_status
 from .core import PULL, PUSH, RemoteBase, blob_path
 
 __all__ = ["BlobCalls"]

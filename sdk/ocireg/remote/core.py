@@ -16,9 +16,10 @@ import requests
 from ..auth.scope import CATALOG_SCOPE, repository_scope
 from ..digest import Digest
 from ..errors import ManifestError
+from ..http_errors import raise_for_status
 from ..manifests import HandlerRegistry
 from ..reference import TAG_PATTERN, Reference
-from ..transport import Transport, raise_for_status
+from ..transport import Transport
 
 __all__ = [
     "MAX_MANIFEST_SIZE",

@@ -11,9 +11,9 @@ import requests
 
 from ..digest import Digest
 from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
+from ..http_errors import raise_for_status, registry_errors
 from ..manifests import Descriptor, Manifest
 from ..reference import Reference
-from ..transport import raise_for_status, registry_errors
 from .core import MAX_MANIFEST_SIZE, PUSH, RemoteBase, manifest_path, target
 
 __all__ = ["ManifestCalls"]
@@ -46,11 +46,18 @@ class ManifestCalls(RemoteBase):
         if not digest or not size:  # old registries: fall back to GET and compute
             m = self.get_manifest(ref)
             return Descriptor(media_type=m.media_type, digest=str(m.digest), size=len(m.raw))
+        where = f"HEAD manifest {ref.domain}/{target(ref)}"
+        try:
+            # A header is untrusted text: it becomes a digest (and may become a URL) only
+            # once it parses as one ("../x" or "sha256:../.." never do).
+            digest = str(Digest.parse(digest))
+        except InvalidDigestError:
+            raise ManifestError(f"{where}: invalid Docker-Content-Digest {digest[:80]!r}") from None
+        if not size.isdigit():
+            raise ManifestError(f"{where}: invalid Content-Length {size[:20]!r}")
         if ref.digest and digest != ref.digest:
             raise DigestMismatchError(
-                f"HEAD manifest {ref.domain}/{target(ref)}: registry says {digest}",
-                expected=ref.digest,
-                actual=digest,
+                f"{where}: registry says {digest}", expected=ref.digest, actual=digest
             )
         return Descriptor(media_type=media_type, digest=digest, size=int(size))
 

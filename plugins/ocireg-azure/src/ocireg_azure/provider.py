@@ -103,7 +103,8 @@ class AzureCredentials:
     :param clock: seconds since the epoch; tests pass a fake one.
 
     Refresh tokens are cached per registry and exchanged again at half their lifetime (read
-    from the token's ``exp``). No Entra token to be had (no identity configured, or it was
+    from the token's ``exp``, else the 3 hours ACR documents), which the credentials also
+    carry as ``expires_at``. No Entra token to be had (no identity configured, or it was
     refused): None, logged, remembered for five minutes. ACR refusing the exchange:
     :class:`ocireg.PluginError`.
     """
@@ -181,11 +182,14 @@ class AzureCredentials:
             return _Entry(None, now + NEGATIVE_TTL)
         url = f"{self._exchange_base_url or f'https://{host}'}/oauth2/exchange"
         refresh_token = self._exchange(url, host, entra_token)
-        lifetime = _jwt_expiry(refresh_token, default=now + DEFAULT_LIFETIME) - now
+        expires_at = _jwt_expiry(refresh_token, default=now + DEFAULT_LIFETIME)
+        lifetime = expires_at - now
         credentials = IdentityToken(
             refresh_token,
             username=ACR_USERNAME,
             source=f"azure: Entra token from {kind} (scope {scope}) exchanged at {url}",
+            # The Client's keychain asks again before the refresh token lapses.
+            expires_at=expires_at,
         )
         return _Entry(credentials, now + max(0.0, lifetime) / 2)
 

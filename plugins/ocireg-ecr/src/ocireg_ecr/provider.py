@@ -3,7 +3,9 @@
 ECR answers ``GetAuthorizationToken`` with ``authorizationData[].authorizationToken``, the
 base64 of ``AWS:<password>``, valid for 12 hours (``expiresAt``). Like
 amazon-ecr-credential-helper, a token is used for **half** its lifetime and then fetched
-again, so a long copy never starts with a token about to expire.
+again, so a long copy never starts with a token about to expire. The credentials carry
+``expires_at`` (``expiresAt``, or 12 hours when ECR leaves it out), so a long-lived Client
+asks again before they expire.
 
 boto3 is imported only when an ECR host is asked: ``import ocireg_ecr`` and questions about
 other registries never load it.
@@ -174,13 +176,15 @@ class EcrCredentials:
         except BotoCoreError as exc:
             return self._failed(target, now, f"{type(exc).__name__}: {exc}")
         user, password = decode_authorization_token(str(data["authorizationToken"]))
-        expires_at = data.get("expiresAt")
-        if isinstance(expires_at, datetime):
-            lifetime = expires_at.timestamp() - now
-        else:
-            lifetime = DEFAULT_LIFETIME
+        expires = data.get("expiresAt")
+        lifetime = expires.timestamp() - now if isinstance(expires, datetime) else DEFAULT_LIFETIME
         credentials = BasicCredentials(
-            user, password, source=f"{self._describe(target)}, AWS credentials from {method}"
+            user,
+            password,
+            source=f"{self._describe(target)}, AWS credentials from {method}",
+            # Tells the Client's keychain when to ask again (this provider's own cache
+            # hands out a fresh token from half the lifetime on).
+            expires_at=now + lifetime,
         )
         log.debug("ecr: token for %s valid for %.0f s", target.host, lifetime)
         # A token is fresh for half its lifetime; an already expired one serves this call only.

@@ -8,7 +8,8 @@ Two ways in, as REGISTRY-FACTS 3.4 and the Artifact Registry docs describe them:
 - otherwise Application Default Credentials, ``google.auth.default(scopes=[cloud-platform])``
   (``GOOGLE_APPLICATION_CREDENTIALS``, ``gcloud auth application-default login``, the metadata
   server on GCE / GKE / Cloud Run, workload identity federation), refreshed by google-auth when
-  expired: ``BasicCredentials("oauth2accesstoken", <access token>)``.
+  expired: ``BasicCredentials("oauth2accesstoken", <access token>)``, with ``expires_at`` set
+  from the token's expiry so that a long-lived Client asks again before it lapses.
 
 google-auth is imported only when a Google registry host is asked and no key file is set.
 """
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +172,12 @@ class GcpCredentials:
         token = getattr(credentials, "token", None)
         if not token:  # anonymous credentials: nothing to send
             return None
-        return BasicCredentials(ACCESS_TOKEN_USERNAME, token, source=self._describe(credentials))
+        return BasicCredentials(
+            ACCESS_TOKEN_USERNAME,
+            token,
+            source=self._describe(credentials),
+            expires_at=_epoch(getattr(credentials, "expiry", None)),
+        )
 
     def _adc(self, registry: str) -> Any:
         if self._credentials is not None:
@@ -226,6 +233,15 @@ def _service_account_email(text: str) -> str | None:
     if not isinstance(email, str) or not email or not key.get("private_key"):
         return None
     return email
+
+
+def _epoch(expiry: Any) -> float | None:
+    """google-auth's ``expiry`` (a naive UTC datetime, or None when unknown) as seconds since
+    the epoch, for ``expires_at``: the Client's keychain asks again before it."""
+    if not isinstance(expiry, datetime):
+        return None
+    when: datetime = expiry if expiry.tzinfo is not None else expiry.replace(tzinfo=UTC)
+    return when.timestamp()
 
 
 def _short(exc: Exception) -> str:

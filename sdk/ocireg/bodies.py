@@ -1,0 +1,48 @@
+"""Request bodies that can be sent again, and responses dropped without losing the
+connection (helpers of :mod:`ocireg.transport`)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import requests
+
+__all__ = ["DRAIN_LIMIT", "ReplayableBody", "discard"]
+
+#: Bodies up to this size are read before a response is dropped, to keep its connection.
+DRAIN_LIMIT = 64 * 1024
+
+
+class ReplayableBody:
+    """Lets a request body be sent again: bytes always, seekable files from where they were."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.start: int | None = None
+        if data is not None and not isinstance(data, bytes | bytearray | str | dict | list):
+            try:
+                self.start = data.tell()
+            except (AttributeError, OSError):
+                self.start = None
+        self.replayable = (
+            data is None
+            or isinstance(data, bytes | bytearray | str | dict | list)
+            or (self.start is not None)
+        )
+
+    def body(self) -> Any:
+        if self.start is not None:
+            self.data.seek(self.start)
+        return self.data
+
+
+def discard(resp: requests.Response) -> None:
+    """Close a response we will not use; a small body is read first so that closing it
+    returns the connection to the pool instead of dropping it."""
+    length = resp.headers.get("Content-Length", "")
+    small = length.isdigit() and int(length) <= DRAIN_LIMIT
+    if small and not getattr(resp, "_content_consumed", True):
+        with contextlib.suppress(requests.RequestException):
+            _ = resp.content
+    resp.close()
