@@ -16,6 +16,7 @@
     │   └── InvalidPlatformError (also ValueError) bad platform text (``linux/arm64/v8``)
     ├── DeleteRefusedError                        a digest that tags still need, without force
     ├── SharedDigestError                         shared_digest="fail" met a tag another needs
+    ├── SurveyError                               a repository could not be read consistently
     ├── TransportError                            connection, TLS, timeout (cause: requests')
     └── PluginError                               a plugin (or credential helper) failed; names it
 
@@ -46,6 +47,7 @@ __all__ = [
     "RegistryError",
     "RegistryErrorDetail",
     "SharedDigestError",
+    "SurveyError",
     "TooManyRequestsError",
     "TransportError",
     "UnsupportedError",
@@ -182,3 +184,10 @@ class PluginError(OciregError):
     def __init__(self, message: str, *, plugin: str) -> None:
         super().__init__(message)
         self.plugin = plugin
+
+
+class SurveyError(OciregError):
+    """Deletion could not see the whole repository graph consistently (a tag the tag list
+    names answers 404 again and again, a manifest an index lists is missing, a name that is
+    no tag): the run stops before anything is changed. Fail closed: what cannot be seen
+    might be needed."""

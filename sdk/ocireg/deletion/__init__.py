@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from ..reference import Reference
 from ..remote import Remote
 from .graph import RepositoryGraph, snapshot
+from .placeholder import PLACEHOLDER_ARTIFACT_TYPE
 from .plan import (
     BatchPlan,
     DeleteAction,
@@ -37,7 +38,6 @@ from .plan import (
     SharedDigest,
     plan_tag_deletes,
 )
-from .probe import PLACEHOLDER_ARTIFACT_TYPE
 from .run import BatchResult, execute, preview
 from .single import delete_tag
 

@@ -9,17 +9,24 @@ fetched once, concurrently per nesting level).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, SurveyError
 from ..manifests import Descriptor, ImageIndex, Manifest
-from ..mediatypes import is_generic, is_index
-from ..reference import Reference
+from ..mediatypes import OCI_MANIFEST, is_generic, is_index
+from ..reference import TAG_PATTERN, Reference
 from ..remote import Remote
+from .placeholder import PLACEHOLDER_SIZES, is_placeholder
 
-__all__ = ["RepositoryGraph", "repository_of", "snapshot"]
+__all__ = [
+    "NOT_FOUND_RETRIES",
+    "RepositoryGraph",
+    "repository_of",
+    "snapshot",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,8 @@ class RepositoryGraph:
     :ivar repository: the repository (no tag, no digest).
     :ivar tags: every tag's descriptor (from ``HEAD``).
     :ivar manifests: every tagged index, and every index nested in one, by digest (also
-        tags of a generic content type, fetched to learn what they are).
+        tags of a generic content type, fetched to learn what they are, and small OCI
+        manifests, fetched to learn whether they are placeholders).
     """
 
     repository: Reference
@@ -50,6 +58,14 @@ class RepositoryGraph:
             if is_index(desc.media_type) or is_generic(desc.media_type):
                 self._roots[tag] = desc.digest
         self._on.update((d, tuple(tags)) for d, tags in by_digest.items())
+
+    def placeholders(self) -> dict[str, str]:
+        """Tag -> digest of the tags left on one of our placeholders (a killed run)."""
+        return {
+            tag: desc.digest
+            for tag, desc in sorted(self.tags.items())
+            if (m := self.manifests.get(desc.digest)) is not None and is_placeholder(m)
+        }
 
     def tags_on(self, digest: str) -> tuple[str, ...]:
         """The tags on ``digest``, sorted."""
@@ -103,23 +119,86 @@ def repository_of(ref: Reference) -> Reference:
     return dataclasses.replace(ref, tag=None, digest=None)
 
 
+#: How often a 404 for something the registry itself just named (a listed tag, a manifest a
+#: tag or index points at) is asked again before the survey gives up, and the pause between.
+NOT_FOUND_RETRIES = 2
+RETRY_PAUSE = 0.25
+
+
 def snapshot(
-    remote: Remote, repository: Reference, tags: Iterable[str] | None = None
+    remote: Remote,
+    repository: Reference,
+    tags: Iterable[str] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RepositoryGraph:
-    """Read the graph of ``repository`` once: its tags (or just ``tags``), one ``HEAD`` per
-    tag, and every distinct index fetched once, concurrently per nesting level."""
+    """Read the graph of ``repository`` once: its tag list, one ``HEAD`` per tag (or per tag
+    of ``tags`` that the list names), every distinct index fetched once, concurrently per
+    nesting level, and the manifests of a placeholder's size (our placeholders, left by a killed run).
+
+    Fails closed (:class:`~ocireg.errors.SurveyError`, before anything changes): a listed
+    tag whose ``HEAD`` answers 404 is asked again, and believed gone only if the tag list no
+    longer names it either; a manifest a tag or index points at that stays 404 stops the
+    survey; so does a listed name that is not a tag. Other errors (5xx after the transport's
+    retries, timeouts) propagate and stop it too.
+    """
     repo = repository_of(repository)
-    descriptors = remote.tag_descriptors(repo, tags)
+    listed = remote.tags(repo)
+    bad = [t for t in listed if not TAG_PATTERN.fullmatch(t)]
+    if bad:
+        raise SurveyError(
+            f"{repo.repository}: the tag list holds names that are no tags: {bad[:3]!r}"
+        )
+    present = set(listed)
+    names = listed if tags is None else [t for t in dict.fromkeys(tags) if t in present]
+    descriptors = remote.tag_descriptors(repo, names)
+    missing = [t for t in names if t not in descriptors]
+    for _ in range(NOT_FOUND_RETRIES):
+        if not missing:
+            break
+        sleep(RETRY_PAUSE)
+        descriptors.update(remote.tag_descriptors(repo, missing))
+        missing = [t for t in missing if t not in descriptors]
+    if missing:
+        still = sorted(set(missing) & set(remote.tags(repo)))
+        if still:
+            raise SurveyError(
+                f"{repo.repository}: tags {', '.join(still[:5])} are listed but their manifests"
+                f" answer 404 ({NOT_FOUND_RETRIES + 1} tries); nothing was changed"
+            )
+    manifests = _fetch_graph(remote, repo, descriptors, sleep)
+    return RepositoryGraph(repo, dict(descriptors), manifests)
+
+
+def _fetch_graph(
+    remote: Remote,
+    repo: Reference,
+    descriptors: Mapping[str, Descriptor],
+    sleep: Callable[[float], None],
+) -> dict[str, Manifest]:
+    """Every index a tag reaches (and those of a placeholder's size)."""
     manifests: dict[str, Manifest] = {}
     frontier = {d.digest for d in descriptors.values() if is_index(d.media_type)}
     frontier |= {d.digest for d in descriptors.values() if is_generic(d.media_type)}
+    frontier |= {
+        d.digest
+        for d in descriptors.values()
+        if d.media_type == OCI_MANIFEST and d.size in PLACEHOLDER_SIZES
+    }
     seen: set[str] = set()
 
-    def fetch(digest: str) -> tuple[str, Manifest | None]:
-        try:
-            return digest, remote.get_manifest(repo.with_digest(digest))
-        except NotFoundError:  # deleted meanwhile: it lists nothing any more
-            return digest, None
+    def fetch(digest: str) -> tuple[str, Manifest]:
+        for attempt in range(NOT_FOUND_RETRIES + 1):
+            try:
+                return digest, remote.get_manifest(repo.with_digest(digest))
+            except NotFoundError:
+                if attempt == NOT_FOUND_RETRIES:
+                    raise SurveyError(
+                        f"{repo.repository}: {digest}, which a tag or an index points at,"
+                        f" answers 404 ({NOT_FOUND_RETRIES + 1} tries); nothing was changed"
+                    ) from None
+                sleep(RETRY_PAUSE)
+        raise AssertionError("unreachable")
 
     while frontier:
         seen |= frontier
@@ -128,8 +207,6 @@ def snapshot(
             fetched = list(pool.map(fetch, sorted(frontier)))
         deeper: set[str] = set()
         for digest, manifest in fetched:
-            if manifest is None:
-                continue
             manifests[digest] = manifest
             if isinstance(manifest, ImageIndex):
                 deeper.update(
@@ -138,4 +215,4 @@ def snapshot(
                     if is_index(c.media_type) or not c.media_type
                 )
         frontier = deeper - seen
-    return RepositoryGraph(repo, dict(descriptors), manifests)
+    return manifests

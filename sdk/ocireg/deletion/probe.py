@@ -16,36 +16,26 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import time
-import uuid
 
 from ..digest import Digest
 from ..errors import NotFoundError, UnsupportedError
-from ..manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
+from ..manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR
 from ..mediatypes import OCI_MANIFEST
 from ..reference import Reference
 from ..remote import Remote
 from ..upload import push_blob
+from .placeholder import placeholder
 
 __all__ = [
-    "PLACEHOLDER_ARTIFACT_TYPE",
-    "PLACEHOLDER_ID",
     "by_digest",
     "delete_digest",
     "deletes_disabled",
     "ensure_deletable",
     "ensure_empty_blob",
     "is_disabled",
-    "placeholder",
     "tag_delete_supported",
     "unsupported",
 ]
-
-#: ``artifactType`` of the tiny manifests a tag is moved to before it is deleted; if one is
-#: ever left behind (a registry that keeps deleted tags visible), this says what it is.
-PLACEHOLDER_ARTIFACT_TYPE = "application/vnd.ocireg.placeholder.v1"
-#: The annotation holding each placeholder's random id (so no two are the same manifest).
-PLACEHOLDER_ID = "io.ocireg.placeholder.id"
 
 
 def by_digest(ref: Reference, digest: str | Digest) -> Reference:
@@ -122,20 +112,6 @@ def ensure_deletable(remote: Remote, ref: Reference, *, probed: bool = False) ->
     probe, _ = remote.put_manifest(by_digest(ref, Digest.of(raw)), raw, OCI_MANIFEST)
     delete_digest(remote, ref, str(probe.digest))
     caps.delete_verified.add((ref.domain, ref.path))
-
-
-def placeholder() -> bytes:
-    """A manifest no one else can have pushed (it holds a random id), so deleting it by
-    digest can take no other tag along. Its config is the empty blob; it is annotated so
-    that a placeholder left visible explains itself."""
-    annotations = {
-        "org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "org.opencontainers.image.description": "placeholder of ocireg tag deletion",
-        PLACEHOLDER_ID: uuid.uuid4().hex,
-    }
-    return build_image_manifest(
-        EMPTY_DESCRIPTOR, [], annotations=annotations, artifact_type=PLACEHOLDER_ARTIFACT_TYPE
-    )
 
 
 def ensure_empty_blob(remote: Remote, ref: Reference) -> None:

@@ -18,13 +18,13 @@ from ..manifests import Manifest
 from ..mediatypes import OCI_MANIFEST
 from ..referrers import detach_referrer, fallback_tag, update_fallback
 from ..remote import Remote
+from .placeholder import placeholder
 from .plan import BatchPlan, DeletePlan, ReferrerDelete, decide
 from .probe import (
     by_digest,
     delete_digest,
     ensure_deletable,
     ensure_empty_blob,
-    placeholder,
     unsupported,
 )
 
