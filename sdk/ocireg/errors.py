@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .deletion.plan import BatchPlan, DeletePlan
+    from .deletion.records import BatchPlan, DeletePlan
 
 __all__ = [
     "AuthenticationError",

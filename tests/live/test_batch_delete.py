@@ -306,15 +306,24 @@ def test_ten_of_fifty_tags_read_the_graph_once(registry: Registry, client: Clien
     chosen = [f"alias{i}" for i in range(5)] + [f"t{i:02}" for i in range(30, 35)]
 
     calls = _count_requests(client)
-    result = client.delete_tags(name, chosen)
+    plan = client.plan_tag_deletes(name, chosen)
+    planning = list(calls)
+    result = client.execute_plan(plan)
+    executing = calls[len(planning) :]
 
-    reads = [c for c in calls if c[0] in ("GET", "HEAD")]
-    changes = [c for c in calls if c[0] not in ("GET", "HEAD")]
-    # tags/list + 50 HEADs + the index + the placeholder's config blob + tokens
+    reads = [c for c in planning if c[0] in ("GET", "HEAD")]
+    # tags/list + 50 HEADs + the index + tokens; planning changes nothing
     assert len(reads) <= 50 + 10, reads
-    # 2 probes, the deletability proof (empty blob POST + PUT, PUT + DELETE of a probe
-    # manifest), then untag: PUT + DELETE; lone tag: DELETE
-    assert len(changes) <= 6 + 2 * 5 + 5, changes
+    assert [c for c in planning if c[0] not in ("GET", "HEAD", "DELETE")] == []
+    # Execution re-verifies: a fresh survey (tags/list + 50 HEADs + the index), then per
+    # step one HEAD of its tag, per delete-digest one tags/list, per untag one GET of the
+    # manifest to put back if interrupted, and the placeholder's config blob.
+    checks = [c for c in executing if c[0] in ("GET", "HEAD")]
+    assert len(checks) <= 52 + 10 + 5 + 5 + 5, checks
+    changes = [c for c in executing if c[0] not in ("GET", "HEAD")]
+    # the deletability proof (empty blob POST + PUT, PUT + DELETE of a probe manifest),
+    # then untag: PUT + DELETE; lone tag: DELETE
+    assert len(changes) <= 4 + 2 * 5 + 5, "\n".join(f"{m} {u}" for m, u in changes)
     assert sorted(result.tags) == sorted(chosen)
     assert sorted(result.deleted_manifests) == sorted(images[i].digest for i in range(30, 35))
     left = pusher.tags(repo)

@@ -15,7 +15,10 @@ One engine, in four parts:
 * :mod:`.plan`: the rules, once (tag-delete / delete-digest / untag / skip / refuse, the
   shared-digest policy, the order), producing a :class:`BatchPlan`;
 * :mod:`.probe`: what the registry allows, cached on the wire layer;
-* :mod:`.run`: carrying a plan out (:func:`execute`) or showing it (:func:`preview`).
+* :mod:`.run`: carrying a plan out (:func:`execute`) or showing it (:func:`preview`),
+  re-checking each step against the repository as it is then (:mod:`.verify`);
+* :mod:`.records`: the plans and results handed out; :mod:`.placeholder`: untag's
+  placeholders, recognisable so that a run killed mid-untag is finished by the next.
 
 :func:`delete_tags` is ``execute(plan_tag_deletes(...))``; :func:`delete_tag` of a tag is
 :func:`delete_tags` of one tag (:mod:`.single`), and only ``repo@digest`` has a path of its
@@ -30,15 +33,17 @@ from ..reference import Reference
 from ..remote import Remote
 from .graph import RepositoryGraph, snapshot
 from .placeholder import PLACEHOLDER_ARTIFACT_TYPE
-from .plan import (
+from .plan import plan_tag_deletes
+from .records import (
     BatchPlan,
+    BatchResult,
     DeleteAction,
     DeletePlan,
+    NotDone,
     ReferrerDelete,
     SharedDigest,
-    plan_tag_deletes,
 )
-from .run import BatchResult, execute, preview
+from .run import execute, preview
 from .single import delete_tag
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "BatchResult",
     "DeleteAction",
     "DeletePlan",
+    "NotDone",
     "ReferrerDelete",
     "RepositoryGraph",
     "SharedDigest",

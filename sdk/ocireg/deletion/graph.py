@@ -134,7 +134,7 @@ def snapshot(
 ) -> RepositoryGraph:
     """Read the graph of ``repository`` once: its tag list, one ``HEAD`` per tag (or per tag
     of ``tags`` that the list names), every distinct index fetched once, concurrently per
-    nesting level, and the manifests of a placeholder's size (our placeholders, left by a killed run).
+    nesting level, and the manifests of a placeholder's size (left by a killed run).
 
     Fails closed (:class:`~ocireg.errors.SurveyError`, before anything changes): a listed
     tag whose ``HEAD`` answers 404 is asked again, and believed gone only if the tag list no

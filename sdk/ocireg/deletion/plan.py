@@ -30,65 +30,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from ..errors import NotFoundError
 from ..manifests import Descriptor, ImageIndex, Manifest
-from ..reference import Reference
+from ..reference import TAG_PATTERN, Reference
 from ..referrers import fallback_tag, from_api, is_fallback_tag
 from ..remote import Remote
 from .graph import RepositoryGraph, repository_of, snapshot
 from .probe import deletes_disabled, tag_delete_supported
+from .records import BatchPlan, DeletePlan, ReferrerDelete, SharedDigest
 
 __all__ = [
-    "BatchPlan",
-    "DeleteAction",
-    "DeletePlan",
-    "ReferrerDelete",
-    "SharedDigest",
     "decide",
     "needed_by",
     "plan_tag_deletes",
 ]
 
-DeleteAction = Literal["tag-delete", "delete-digest", "untag", "refuse", "skip"]
-SharedDigest = Literal["untag", "skip", "fail"]
 _POLICIES: tuple[str, ...] = get_args(SharedDigest)
-
-
-@dataclass(frozen=True, slots=True)
-class DeletePlan:
-    """What :func:`delete_tag` decided, and whether it was carried out.
-
-    :ivar ref: the reference as given.
-    :ivar tag: the tag to remove, ``None`` for a digest reference.
-    :ivar digest: the manifest the tag (or reference) pointed at.
-    :ivar action: ``tag-delete``, ``delete-digest``, ``untag``, ``refuse`` or ``skip`` (see
-        the module docstring).
-    :ivar shared_with: other tags on the same digest, sorted.
-    :ivar reached_by: other tags whose index (or an index inside it) lists the digest.
-    :ivar executed: ``True`` once the registry changed; always ``False`` for dry runs.
-    :ivar reason: why this action, in words.
-    :ivar placeholder: the digest of the tiny manifest used by ``untag`` (not compared).
-    """
-
-    ref: Reference
-    tag: str | None
-    digest: str
-    action: DeleteAction
-    shared_with: tuple[str, ...] = ()
-    reached_by: tuple[str, ...] = ()
-    executed: bool = False
-    reason: str = ""
-    placeholder: str | None = field(default=None, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for JSON output (CLI, Ansible)."""
-        out = dataclasses.asdict(self)
-        out["ref"] = str(self.ref)
-        out["shared_with"], out["reached_by"] = list(self.shared_with), list(self.reached_by)
-        return out
 
 
 def needed_by(shared: Iterable[str], reached: Iterable[str]) -> str:
@@ -100,76 +59,6 @@ def needed_by(shared: Iterable[str], reached: Iterable[str]) -> str:
     return " and ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class ReferrerDelete:
-    """A referrer deleted with its removed subject."""
-
-    subject: str
-    digest: str
-    artifact_type: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchPlan:
-    """What :func:`plan_tag_deletes` decided (see the module docstring).
-
-    :ivar repository: the repository.
-    :ivar shared_digest: the policy the plan was made with.
-    :ivar deletes: the chosen tags to delete, in the order they are deleted, each with the
-        action of its turn (``refuse`` everywhere when deletes are disabled).
-    :ivar skipped: chosen tags left because a tag that stays needs their manifest
-        (``skip``; ``refuse`` with ``shared_digest="fail"``); the reason names those tags.
-    :ivar not_found: chosen tags that do not exist, in the order given.
-    :ivar deleted_manifests: the manifests that go with their last tag, in order.
-    :ivar referrers: with ``delete_referrers``, the referrers deleted with them.
-    :ivar fallback_tags: referrers fallback tags left empty, deleted last.
-    :ivar refused: why nothing can be deleted (deletes disabled), else ``None``.
-    :ivar disabled_status: the registry's ``(status, error code)`` that said so.
-    :ivar subjects: manifests with ``subject`` among those deleted by digest, for the
-        referrers bookkeeping (not compared).
-    """
-
-    repository: Reference
-    shared_digest: SharedDigest = "untag"
-    deletes: tuple[DeletePlan, ...] = ()
-    skipped: tuple[DeletePlan, ...] = ()
-    not_found: tuple[str, ...] = ()
-    deleted_manifests: tuple[str, ...] = ()
-    referrers: tuple[ReferrerDelete, ...] = ()
-    fallback_tags: tuple[DeletePlan, ...] = ()
-    refused: str | None = None
-    disabled_status: tuple[int, str] | None = None
-    subjects: Mapping[str, Manifest] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def tags(self) -> list[str]:
-        """The chosen tags that are deleted, sorted."""
-        return sorted(p.tag for p in self.deletes if p.tag is not None)
-
-    @property
-    def fails(self) -> bool:
-        """Whether :func:`execute` refuses: deletes disabled, or ``shared_digest="fail"``
-        with a tag whose manifest a staying tag needs."""
-        return self.refused is not None or (self.shared_digest == "fail" and bool(self.skipped))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for JSON output."""
-        return {
-            "repository": self.repository.repository,
-            "shared_digest": self.shared_digest,
-            "deletes": [p.to_dict() for p in self.deletes],
-            "skipped": [p.to_dict() for p in self.skipped],
-            "not_found": list(self.not_found),
-            "deleted_manifests": list(self.deleted_manifests),
-            "referrers": [r.to_dict() for r in self.referrers],
-            "fallback_tags": [p.to_dict() for p in self.fallback_tags],
-            "refused": self.refused,
-        }
-
-
 def plan_tag_deletes(
     remote: Remote,
     repository: Reference,
@@ -178,8 +67,13 @@ def plan_tag_deletes(
     shared_digest: SharedDigest = "untag",
     delete_referrers: bool = False,
     graph: RepositoryGraph | None = None,
+    probe: bool = True,
 ) -> BatchPlan:
-    """Decide how to delete ``tags`` of ``repository``; changes nothing.
+    """Decide how to delete ``tags`` of ``repository``; changes nothing a user can see.
+
+    ``probe=False`` skips the probes for a caller that knows the registry: deletes are then
+    assumed enabled and ``DELETE`` by tag unsupported (distribution's behaviour) unless this
+    client already learnt otherwise; :attr:`BatchPlan.learnt` says which it was.
 
     Requests: the :func:`snapshot` (unless ``graph`` is given), ``delete_tag``'s two probes
     (a ``DELETE`` of a tag and of a digest that do not exist; cached per client when they
@@ -187,7 +81,8 @@ def plan_tag_deletes(
     index lists (to learn its subject), and with ``delete_referrers`` the referrers of each
     removed manifest plus a ``HEAD`` per referrer.
 
-    :raises ValueError: an unknown ``shared_digest``, or a ``graph`` of another repository.
+    :raises ValueError: an unknown ``shared_digest``, a chosen name that is no tag, or a
+        ``graph`` of another repository.
     """
     if shared_digest not in _POLICIES:
         raise ValueError(f"shared_digest must be one of {', '.join(_POLICIES)}: {shared_digest!r}")
@@ -195,25 +90,45 @@ def plan_tag_deletes(
         raise TypeError("tags must be an iterable of tag names, not one string")
     repo = repository_of(repository)
     chosen = list(dict.fromkeys(tags))
+    bad = [t for t in chosen if not TAG_PATTERN.fullmatch(t)]
+    if bad:
+        raise ValueError(f"not tags: {', '.join(map(repr, bad[:5]))}")
     if not chosen:
         return BatchPlan(repo, shared_digest)  # nothing to look at
     if graph is None:
         graph = snapshot(remote, repo)
     elif graph.repository.repository != repo.repository:
         raise ValueError(f"the graph is of {graph.repository.repository}, not {repo.repository}")
-    return _Planner(remote, repo, graph).plan(chosen, shared_digest, delete_referrers)
+    plan = _Planner(remote, repo, graph, probe).plan(chosen, shared_digest, delete_referrers)
+    return dataclasses.replace(
+        plan, chosen=tuple(chosen), delete_referrers=delete_referrers, graph=graph
+    )
 
 
 class _Planner:
-    def __init__(self, remote: Remote, repo: Reference, graph: RepositoryGraph) -> None:
-        self.remote, self.repo, self.graph = remote, repo, graph
+    def __init__(
+        self, remote: Remote, repo: Reference, graph: RepositoryGraph, probe: bool
+    ) -> None:
+        self.remote, self.repo, self.graph, self.probe = remote, repo, graph, probe
         self.subjects: dict[str, Manifest] = {}
         self.ignored: dict[str, set[str]] = {}  # digest -> its own fallback tag, if any
         self.referrers_api: bool | None = None
 
     def plan(self, chosen: list[str], policy: SharedDigest, delete_referrers: bool) -> BatchPlan:
         graph, repo = self.graph, self.repo
-        present = [t for t in chosen if t in graph.tags]
+        stale = graph.placeholders()
+        recover = tuple(
+            DeletePlan(
+                repo.with_tag(t),
+                t,
+                d,
+                "recover",
+                reason="an interrupted run left this tag on a placeholder; deleting the"
+                " placeholder finishes removing the tag",
+            )
+            for t, d in stale.items()
+        )
+        present = [t for t in chosen if t in graph.tags and t not in stale]
         not_found = tuple(t for t in chosen if t not in graph.tags)
         full = {t: self.needers(t) for t in present}
         going, needers = _apply_policy(present, full, policy)
@@ -230,15 +145,13 @@ class _Planner:
             )
             for t in sorted(needers)
         )
-        tag_delete, disabled = False, None
-        if present:
-            tag_delete = tag_delete_supported(self.remote, repo)
-            if not tag_delete:
-                disabled = deletes_disabled(self.remote, repo)
+        tag_delete, disabled = self.capabilities(bool(present or recover))
         turns = _Turns(graph, tag_delete)
         deletes = [turns.take(t, full[t]) for t in _ordered(going, full)]
         removed = tuple(dict.fromkeys(p.digest for p in deletes if p.action == "delete-digest"))
-        plan = BatchPlan(repo, policy, skipped=skipped, not_found=not_found)
+        plan = BatchPlan(
+            repo, policy, skipped=skipped, not_found=not_found, recover=recover, learnt=self.learnt
+        )
         if disabled is not None:
             reason = f"delete is disabled on {repo.domain} ({disabled[0]} {disabled[1]})"
             refused = tuple(dataclasses.replace(p, action="refuse", reason=reason) for p in deletes)
@@ -259,6 +172,26 @@ class _Planner:
             fallback_tags=tuple(fallbacks),
             subjects=dict(self.subjects),
         )
+
+    def capabilities(self, needed: bool) -> tuple[bool, tuple[int, str] | None]:
+        """``(DELETE by tag works, (status, code) if deletes are disabled)``, probed unless
+        ``probe=False``; :attr:`learnt` says how each answer was come by."""
+        self.learnt: tuple[str, ...] = ()
+        if not needed:
+            return False, None
+        caps, domain = self.remote.capabilities, self.repo.domain
+        if not self.probe:
+            known = caps.tag_delete.get(domain, False)
+            self.learnt = (
+                "not probed (probe=False): deletes assumed enabled, DELETE by tag assumed"
+                + (" to work (learnt earlier by this client)" if known else " not to work"),
+            )
+            return known, None
+        tag_delete = tag_delete_supported(self.remote, self.repo)
+        disabled = None if tag_delete else deletes_disabled(self.remote, self.repo)
+        notes = [caps.notes.get((domain, what)) for what in ("tag-delete", "deletes")]
+        self.learnt = tuple(n for n in notes if n) or ("learnt earlier by this client",)
+        return tag_delete, disabled
 
     def needers(self, tag: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         digest = self.graph.tags[tag].digest

@@ -61,10 +61,17 @@ def deletes_disabled(remote: Remote, ref: Reference) -> tuple[int, str] | None:
     caps = remote.capabilities
     if ref.domain in caps.deletes_disabled:
         return 405, "UNSUPPORTED"
+    if ref.domain in caps.deletes_enabled:
+        return None
     status, code = remote.try_delete_manifest(ref, f"sha256:{secrets.token_hex(32)}")
+    answer = f"{status} {code}".rstrip()
+    probe = f"a DELETE of a random digest in {ref.path} answered {answer}"
     if is_disabled(status, code):
         caps.deletes_disabled.add(ref.domain)
+        caps.notes[(ref.domain, "deletes")] = f"deletes are disabled: {probe}"
         return status, code
+    caps.notes[(ref.domain, "deletes")] = f"deletes are enabled: {probe}"
+    caps.deletes_enabled.add(ref.domain)
     return None
 
 
@@ -73,9 +80,15 @@ def tag_delete_supported(remote: Remote, ref: Reference) -> bool:
     caps = remote.capabilities
     known = caps.tag_delete.get(ref.domain)
     if known is None:
-        status, code = remote.try_delete_manifest(ref, f"ocireg-probe-{secrets.token_hex(8)}")
+        name = f"ocireg-probe-{secrets.token_hex(8)}"
+        status, code = remote.try_delete_manifest(ref, name)
         known = status in (200, 202, 204, 404) and code not in ("DIGEST_INVALID", "UNSUPPORTED")
         caps.tag_delete[ref.domain] = known
+        answer = f"{status} {code}".rstrip()
+        caps.notes[(ref.domain, "tag-delete")] = (
+            f"DELETE by tag {'works' if known else 'does not work'}: a DELETE of the"
+            f" nonexistent tag {name} in {ref.path} answered {answer}"
+        )
     return known
 
 

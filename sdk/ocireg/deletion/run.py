@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
 
+from ..digest import Digest
 from ..errors import NotFoundError, OciregError, SharedDigestError
 from ..manifests import Manifest
 from ..mediatypes import OCI_MANIFEST
+from ..reference import Reference
 from ..referrers import detach_referrer, fallback_tag, update_fallback
 from ..remote import Remote
 from .placeholder import placeholder
-from .plan import BatchPlan, DeletePlan, ReferrerDelete, decide
+from .plan import decide
 from .probe import (
     by_digest,
     delete_digest,
@@ -27,53 +27,10 @@ from .probe import (
     ensure_empty_blob,
     unsupported,
 )
+from .records import BatchPlan, BatchResult, DeletePlan, NotDone, ReferrerDelete
+from .verify import Moved, StepCheck, reconcile
 
 __all__ = ["BatchResult", "execute", "preview"]
-
-
-@dataclass
-class BatchResult:
-    """What was done (or, from :func:`preview`, what would be).
-
-    Pass your own to :func:`execute` to see how far it got when it raises.
-
-    :ivar deleted: the chosen tags' plans as carried out, in order.
-    :ivar not_found: the plan's, plus tags found gone while deleting.
-    :ivar deleted_manifests: manifests removed with their last chosen tag.
-    :ivar deleted_referrers: referrers removed with their subject.
-    :ivar deleted_fallback_tags: emptied referrers fallback tags removed.
-    """
-
-    plan: BatchPlan
-    executed: bool = False
-    deleted: list[DeletePlan] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
-    deleted_manifests: list[str] = field(default_factory=list)
-    deleted_referrers: list[ReferrerDelete] = field(default_factory=list)
-    deleted_fallback_tags: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for tag in self.plan.not_found:
-            if tag not in self.not_found:
-                self.not_found.append(tag)
-
-    @property
-    def tags(self) -> list[str]:
-        """The chosen tags deleted, sorted."""
-        return sorted(p.tag for p in self.deleted if p.tag is not None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for JSON output."""
-        return {
-            "repository": self.plan.repository.repository,
-            "executed": self.executed,
-            "deleted": [p.to_dict() for p in self.deleted],
-            "skipped": [p.to_dict() for p in self.plan.skipped],
-            "not_found": list(self.not_found),
-            "deleted_manifests": list(self.deleted_manifests),
-            "deleted_referrers": [r.to_dict() for r in self.deleted_referrers],
-            "deleted_fallback_tags": list(self.deleted_fallback_tags),
-        }
 
 
 def preview(plan: BatchPlan) -> BatchResult:
@@ -86,18 +43,31 @@ def preview(plan: BatchPlan) -> BatchResult:
         deleted_manifests=list(plan.deleted_manifests),
         deleted_referrers=list(plan.referrers),
         deleted_fallback_tags=[p.tag for p in plan.fallback_tags if p.tag is not None],
+        recovered=[p.tag for p in plan.recover if p.tag is not None],
     )
 
 
-def execute(remote: Remote, plan: BatchPlan, *, result: BatchResult | None = None) -> BatchResult:
+def execute(
+    remote: Remote, plan: BatchPlan, *, result: BatchResult | None = None, verify: bool = True
+) -> BatchResult:
     """Carry ``plan`` out in its order; ``result`` (new by default) is kept up to date.
 
-    A tag, referrer or fallback tag found gone meanwhile is skipped (tags are added to
-    ``not_found``).
+    With ``verify`` (the default) the plan is first re-checked against the repository as it
+    is now and each step right before its destructive request (:mod:`.verify`); steps
+    whose premise no longer holds are not carried out but listed in ``not_done`` with the
+    reason. Tags an interrupted run left on placeholders are finished first
+    (``recovered``). A tag, referrer or fallback tag found gone meanwhile is skipped (tags
+    are added to ``not_found``).
+
+    On any exception, ``KeyboardInterrupt`` included, ``result`` says what was done, and
+    ``not_done``/``stopped`` what was not and why; a tag being moved to a placeholder is
+    put back on its image first.
 
     :raises UnsupportedError: deletes are disabled; nothing was changed.
     :raises SharedDigestError: ``shared_digest="fail"`` and tags stay that need a chosen
         tag's manifest; nothing was changed.
+    :raises SurveyError: the repository could not be re-read consistently; nothing was
+        changed.
     :raises DeniedError: the credentials may not delete (or push, for ``untag``).
     """
     if result is None:
@@ -107,31 +77,58 @@ def execute(remote: Remote, plan: BatchPlan, *, result: BatchResult | None = Non
     if plan.fails:
         raise SharedDigestError(plan)
     run = _Runner(remote, plan)
-    for step in plan.deletes:
-        try:
-            done = run.delete(step)
-        except NotFoundError:
-            assert step.tag is not None
-            result.not_found.append(step.tag)  # deleted meanwhile by someone else
-            continue
-        result.deleted.append(done)
-        if done.action == "delete-digest" and done.digest not in result.deleted_manifests:
-            result.deleted_manifests.append(done.digest)
-    for referrer in plan.referrers:
-        try:
-            run.delete_referrer(referrer)
-        except NotFoundError:
-            continue
-        result.deleted_referrers.append(referrer)
-    for step in plan.fallback_tags:
-        try:
-            run.delete(step)
-        except NotFoundError:
-            continue
-        assert step.tag is not None
-        result.deleted_fallback_tags.append(step.tag)
+    todo = list(plan.deletes)
+    try:
+        if verify and (plan.deletes or plan.recover):
+            plan, dropped, gone = reconcile(remote, plan)
+            run = _Runner(remote, plan)
+            todo = list(plan.deletes)
+            result.not_done.extend(dropped)
+            result.not_found.extend(t for t in gone if t not in result.not_found)
+        for step in plan.recover:
+            if run.recover(step):
+                assert step.tag is not None
+                result.recovered.append(step.tag)
+        while todo:
+            _one_step(run, todo[0], result)
+            todo.pop(0)
+        for referrer in plan.referrers:
+            with contextlib.suppress(NotFoundError):
+                run.delete_referrer(referrer)
+                result.deleted_referrers.append(referrer)
+        for step in plan.fallback_tags:
+            with contextlib.suppress(NotFoundError):
+                run.delete(step)
+                assert step.tag is not None
+                result.deleted_fallback_tags.append(step.tag)
+    except BaseException as exc:
+        result.stopped = _why_stopped(exc)
+        why = f"not done: the run stopped ({result.stopped})"
+        result.not_done.extend(NotDone(s.tag, s.digest, why) for s in todo)
+        raise
     result.executed = True
     return result
+
+
+def _one_step(run: _Runner, step: DeletePlan, result: BatchResult) -> None:
+    assert step.tag is not None
+    try:
+        done = run.delete(step)
+    except NotFoundError:
+        result.not_found.append(step.tag)  # deleted meanwhile by someone else
+        return
+    except Moved as moved:
+        result.not_done.append(NotDone(step.tag, step.digest, f"{moved}; left alone"))
+        return
+    result.deleted.append(done)
+    if done.action == "delete-digest" and done.digest not in result.deleted_manifests:
+        result.deleted_manifests.append(done.digest)
+
+
+def _why_stopped(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return str(exc) or "interrupted"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _Runner:
@@ -141,12 +138,18 @@ class _Runner:
         self.repo = plan.repository
         self.gone = {p.tag for p in (*plan.deletes, *plan.fallback_tags)}
         self.ready = False  # deletability proven and the placeholder's config blob there
+        self.check = StepCheck(remote, plan)
 
     def delete(self, step: DeletePlan) -> DeletePlan:
+        """Carry out one step, after checking its tag still points at the planned digest
+        (:class:`Moved` if not, :class:`NotFoundError` if the tag is gone)."""
+        self.check.tag_still_on(step)
         if step.action == "tag-delete":
             if self.remote.capabilities.tag_delete.get(self.repo.domain, True):
                 return self._tag_delete(step)
             step = decide(step, tag_delete=False)  # the registry stopped deleting by name
+        if step.action == "delete-digest":
+            step = self.check.before_delete_digest(step)
         if step.action == "delete-digest":
             delete_digest(self.remote, self.repo, step.digest)
             self._detach(step.digest)
@@ -154,6 +157,16 @@ class _Runner:
         if step.action == "untag":
             return self._untag(step)
         raise AssertionError(f"cannot carry out {step.action}")
+
+    def recover(self, step: DeletePlan) -> bool:
+        """Finish a tag an interrupted run left on a placeholder: delete the placeholder
+        (unique, so it takes only that tag along). False when the tag moved or went."""
+        try:
+            self.check.tag_still_on(step)
+            delete_digest(self.remote, self.repo, step.digest)
+        except (NotFoundError, Moved):
+            return False
+        return True
 
     def _tag_delete(self, step: DeletePlan) -> DeletePlan:
         """The OCI ``DELETE`` by tag, checking that the manifest survived it."""
@@ -203,17 +216,35 @@ class _Runner:
                 # before any tag is moved if deletes were refused after all.
                 ensure_deletable(remote, repo, probed=True)
             self.ready = True
-        moved, _ = remote.put_manifest(tag_ref, placeholder(), OCI_MANIFEST)
+        # Fetched before the move: putting the tag back must need nothing but one PUT.
+        original = remote.get_manifest(by_digest(repo, step.digest))
+        raw = placeholder(step.digest)
+        moved = str(Digest.of(raw))
         try:
-            delete_digest(remote, tag_ref, str(moved.digest))
-        except NotFoundError:
-            pass  # a retried DELETE whose first try worked: the unique placeholder is gone
+            # The guard covers the PUT itself: interrupted while it is on the wire, the tag
+            # may or may not have moved, and is put back either way.
+            remote.put_manifest(tag_ref, raw, OCI_MANIFEST)
+            with contextlib.suppress(NotFoundError):  # a retried DELETE whose first try worked
+                delete_digest(remote, tag_ref, moved)
         except BaseException:
-            with contextlib.suppress(OciregError):
-                original = remote.get_manifest(by_digest(repo, step.digest))
-                remote.put_manifest(tag_ref, original.raw, original.media_type)
+            self._put_back(tag_ref, original)
             raise
-        return dataclasses.replace(step, executed=True, placeholder=str(moved.digest))
+        return dataclasses.replace(step, executed=True, placeholder=moved)
+
+    def _put_back(self, tag_ref: Reference, original: Manifest) -> None:
+        """Point the tag at its original manifest again; a second interrupt while doing so
+        is held back until it is done (one more try), so Ctrl-C twice still restores."""
+        pending: BaseException | None = None
+        for _ in range(2):
+            try:
+                self.remote.put_manifest(tag_ref, original.raw, original.media_type)
+                break
+            except OciregError:
+                break  # the registry refuses: the next run recovers the placeholder
+            except KeyboardInterrupt as exc:
+                pending = exc
+        if pending is not None:
+            raise pending
 
     def _detach(self, digest: str) -> None:
         """Take a deleted referrer out of its subject's fallback index, unless that tag is

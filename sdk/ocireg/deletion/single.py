@@ -36,8 +36,9 @@ from ..reference import Reference
 from ..referrers import detach_referrer, fallback_tag
 from ..remote import Remote
 from .graph import repository_of, snapshot
-from .plan import DeletePlan, needed_by, plan_tag_deletes
+from .plan import needed_by, plan_tag_deletes
 from .probe import delete_digest, deletes_disabled, unsupported
+from .records import DeletePlan
 from .run import execute
 
 __all__ = ["delete_tag"]

@@ -60,8 +60,11 @@ class RegistryCapabilities:
     the repositories where a probe delete succeeded (permissions are per repository)."""
 
     deletes_disabled: set[str] = field(default_factory=set)
+    deletes_enabled: set[str] = field(default_factory=set)
     tag_delete: dict[str, bool] = field(default_factory=dict)
     delete_verified: set[tuple[str, str]] = field(default_factory=set)
+    #: How each answer was learnt, in words, by ``(registry, what)`` (shown in plans).
+    notes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
