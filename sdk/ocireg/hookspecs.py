@@ -6,12 +6,13 @@ entry-point group (see ``docs/plugins.md``). Like pytest's hooks, each is docume
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     from .auth.credentials import Credentials
+    from .manifests.base import ManifestHandler
 
 PROJECT = "ocireg"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -40,8 +41,9 @@ def ocireg_get_credentials(registry: str, repository: str | None) -> Credentials
 
 
 @hookspec
-def ocireg_manifest_handlers() -> list[Any]:
-    """Return a list of manifest handler classes (see :mod:`ocireg.manifests`).
+def ocireg_manifest_handlers() -> list[type[ManifestHandler] | ManifestHandler]:
+    """Return a list of manifest handlers (see :mod:`ocireg.manifests`): classes, which are
+    created without arguments, or ready instances (the built-ins return classes).
 
     Each handler names the media types it parses; the client's ``Accept`` header and its
     media-type table are built from every handler returned. Two handlers claiming one media

@@ -6,7 +6,7 @@ types are case-insensitive (RFC 6838 section 4.2), so every predicate compares l
 types with their parameters removed (:func:`strip_params`).
 
 The client never switches on these strings itself: it asks the manifest handler registry
-(:mod:`ocireg.manifests.registry`). The predicates are for callers that hold a bare
+(:mod:`ocireg.manifests.handlers`). The predicates are for callers that hold a bare
 descriptor, such as an index entry they have not fetched yet.
 """
 

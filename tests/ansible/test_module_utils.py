@@ -1,7 +1,8 @@
 """The collection's deletion planning (``module_utils/_tags.py``, on the SDK's
-``ocireg.batch_delete``) in-process, against a small fake registry that deletes like
-distribution 2.x (by digest only, taking every tag on the digest along): orders and
-predictions the live registry tests cannot easily build (nested indexes)."""
+``Client.snapshot``/``plan_tag_deletes``/``execute_plan``) in-process, against a small
+fake registry that deletes like distribution 2.x (by digest only, taking every tag on the
+digest along): orders and predictions the live registry tests cannot easily build (nested
+indexes)."""
 
 from __future__ import annotations
 

@@ -69,6 +69,38 @@ def test_tags_digest_and_inspect_in_open_mode(
     assert raw.stdout.encode() == image.raw
 
 
+def test_inspect_and_details_list_attestations_apart_from_platforms(
+    registry_open: Registry, home: dict[str, str]
+) -> None:
+    """BuildKit's ``unknown/unknown`` attestation manifests are not platforms (ocireg.summary)."""
+    name = repo()
+    platforms = [("linux", "arm64", "v8"), ("linux", "amd64", None), ("unknown", "unknown", None)]
+    index = Pusher(registry_open).index(name, "multi", platforms, created="2024-05-06T00:00:00Z")
+    ref = f"{registry_open.host}/{name}"
+
+    out = ocireg("inspect", f"{ref}:multi", "--json", env=home)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["digest"] == index.digest
+    assert [p["platform"] for p in data["platforms"]] == ["linux/arm64/v8", "linux/amd64"]
+    assert [a["digest"] for a in data["attestations"]] == [index.children[2].digest]
+    assert data["created"] == "2024-05-06T00:00:00Z" and data["config"] is None
+
+    text = ocireg("inspect", f"{ref}:multi", env=home).stdout.splitlines()
+    assert f"attestation: {index.children[2].digest}" in text
+    assert f"platform: linux/amd64 {index.children[1].digest}" in text
+
+    chosen = json.loads(ocireg("inspect", f"{ref}:multi", "--platform", "linux/arm64", "--json",
+                               env=home).stdout)  # fmt: skip
+    assert chosen["digest"] == index.children[0].digest
+    assert chosen["index_digest"] == index.digest
+    assert chosen["config"]["architecture"] == "arm64"
+
+    details = ocireg("tags", ref, "--details", "--json", env=home)
+    (row,) = json.loads(details.stdout)["tags"]
+    assert row["platforms"] == ["linux/arm64/v8", "linux/amd64"]
+
+
 def test_unknown_tag_is_exit_3_with_the_registry_code(
     registry_open: Registry, home: dict[str, str]
 ) -> None:
@@ -200,6 +232,7 @@ def test_catalog_ping_config_and_referrers(registry_open: Registry, home: dict[s
     (row,) = json.loads(details.stdout)["tags"]
     assert row["digest"] == image.digest
     assert row["created"] == "2023-05-06T07:08:09Z"
+    assert row["platforms"] == ["linux/amd64"]  # a single image's, from its config
 
     referrers = ocireg("referrers", f"{ref}:1.0", "--json", env=home)
     assert referrers.returncode == 0, referrers.stderr

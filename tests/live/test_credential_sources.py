@@ -33,7 +33,8 @@ from ocireg import (
     hookimpl,
 )
 from ocireg.auth.token import TOKENS
-from ocireg.builtin import environment, helpers
+from ocireg.builtin import credential_helpers as helpers
+from ocireg.builtin import environment
 from tests.fixtures.images import Pushed, Pusher
 from tests.fixtures.isolation import isolated_credentials
 from tests.fixtures.passstore import PassStore, make_pass_store

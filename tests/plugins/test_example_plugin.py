@@ -45,7 +45,7 @@ from ocireg import (
     hookimpl,
 )
 from ocireg.auth.token import TOKENS
-from ocireg.builtin import helpers
+from ocireg.builtin import credential_helpers
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
@@ -123,7 +123,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "run").mkdir()
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
-    helpers.clear_helper_cache()
+    credential_helpers.clear_helper_cache()
     TOKENS.clear()
     yield
     TOKENS.clear()

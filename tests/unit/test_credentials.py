@@ -34,7 +34,8 @@ from ocireg import (
     RegistryToken,
     hookimpl,
 )
-from ocireg.builtin import containers_auth, docker_config, environment, helpers
+from ocireg.builtin import containers_auth, docker_config, environment
+from ocireg.builtin import credential_helpers as helpers
 from ocireg.manifests import ImageManifest
 from ocireg.mediatypes import OCI_MANIFEST
 from tests.fixtures.isolation import isolated_credentials

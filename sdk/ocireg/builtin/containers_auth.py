@@ -22,7 +22,7 @@ from typing import Any
 
 from ..auth.credentials import Credentials
 from ..hookspecs import hookimpl
-from . import docker_config, helpers
+from . import credential_helpers, docker_config
 
 __all__ = ["ContainersAuthProvider", "auth_files", "candidate_keys"]
 
@@ -100,7 +100,7 @@ def lookup(
         )
         if suffix:
             # Helpers get the registry host only, never a namespace (containers-auth.json(5)).
-            return helpers.get(
+            return credential_helpers.get(
                 str(suffix),
                 host,
                 source=f"{where} credHelpers[{host}] -> docker-credential-{suffix}",

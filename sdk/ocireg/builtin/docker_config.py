@@ -6,6 +6,11 @@ is H. Docker Hub is stored under ``https://index.docker.io/v1/``. An entry that 
 secret (Docker Desktop's ``{}`` placeholders) is not a credential.
 
 The same logic serves ``DOCKER_AUTH_CONFIG`` (a whole config as JSON in the environment).
+
+Writing, as ``docker login``/``docker logout`` do: :func:`store_login` and
+:func:`erase_login` use the credential helper that config names for the registry
+(``credHelpers``, else ``credsStore``) and otherwise the file's ``auths``. The file is
+rewritten atomically with mode 0600 and every other key kept as it was.
 """
 
 from __future__ import annotations
@@ -14,16 +19,28 @@ import base64
 import binascii
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
 from ..errors import PluginError
 from ..hookspecs import hookimpl
-from ..reference import DOCKER_HUB_ALIASES
-from . import helpers
+from ..reference import DOCKER_HUB_ALIASES, normalize_registry
+from . import credential_helpers
 
-__all__ = ["HUB_KEY", "DockerConfigProvider", "config_path", "hub_aliases", "lookup", "server_key"]
+__all__ = [
+    "HUB_KEY",
+    "DockerConfigProvider",
+    "config_path",
+    "erase_login",
+    "helper_for",
+    "hub_aliases",
+    "load_config",
+    "lookup",
+    "server_key",
+    "store_login",
+]
 
 HUB_KEY = "https://index.docker.io/v1/"
 
@@ -131,26 +148,18 @@ def lookup(
 ) -> Credentials | None:
     """Credentials for ``registry`` from a parsed config, with docker's precedence."""
     key = server_key(registry)
-    helpers_map = doc.get("credHelpers") or {}
     auths = doc.get("auths") or {}
     if not isinstance(auths, dict):
         auths = {}
-    suffix = helpers_map.get(registry) if isinstance(helpers_map, dict) else None
-    if suffix is None and isinstance(helpers_map, dict) and hub_aliases(registry):
-        suffix = next(
-            (helpers_map[k] for k in DOCKER_HUB_ALIASES | {HUB_KEY} if k in helpers_map), None
-        )
-    how = f"credHelpers[{registry}]"
-    if not suffix and doc.get("credsStore"):
-        suffix, how = doc["credsStore"], "credsStore"
+    suffix, how = helper_for(doc, registry)
     if suffix:
         source = f"{where} {how} -> docker-credential-{suffix}"
-        found = helpers.get(str(suffix), key, source=source)
+        found = credential_helpers.get(str(suffix), key, source=source)
         if found is None:
             # Helpers store the key as given at login: try the config's own spelling too.
             for other in auths:
                 if other != key and host_of(other) == host_of(key):
-                    found = helpers.get(str(suffix), other, source=source)
+                    found = credential_helpers.get(str(suffix), other, source=source)
                     if found is not None:
                         break
         return found
@@ -165,6 +174,98 @@ def lookup(
             if found is not None:
                 return found
     return None
+
+
+def helper_for(doc: dict[str, Any], registry: str) -> tuple[str | None, str]:
+    """``(suffix, how)``: the credential helper a parsed config names for ``registry``
+    (``credHelpers[registry]``, Docker Hub's aliases included, else ``credsStore``), and
+    which key said so; ``(None, "")`` when the file's ``auths`` hold its credentials."""
+    helpers_map = doc.get("credHelpers") or {}
+    if not isinstance(helpers_map, dict):
+        helpers_map = {}
+    suffix = helpers_map.get(registry)
+    if suffix is None and hub_aliases(registry):
+        suffix = next(
+            (helpers_map[k] for k in DOCKER_HUB_ALIASES | {HUB_KEY} if k in helpers_map), None
+        )
+    if suffix:
+        return str(suffix), f"credHelpers[{registry}]"
+    if doc.get("credsStore"):
+        return str(doc["credsStore"]), "credsStore"
+    return None, ""
+
+
+def store_login(
+    registry: str,
+    username: str,
+    secret: str,
+    *,
+    config_dir: str | os.PathLike[str] | None = None,
+) -> str:
+    """Store credentials for ``registry`` where ``docker login`` would; return where
+    (``docker-credential-<suffix>`` or the path of ``config.json``).
+
+    Nothing is checked against the registry: log in (``Client.ping``) first.
+
+    :raises PluginError: the config cannot be read, or the helper failed.
+    :raises OSError: the config cannot be written.
+    """
+    registry = normalize_registry(registry)
+    path = config_path(config_dir)
+    doc = load_config(path) or {}
+    key = server_key(registry)
+    suffix, _ = helper_for(doc, registry)
+    if suffix:
+        credential_helpers.store(suffix, key, username, secret)
+        return f"docker-credential-{suffix}"
+    auths = doc.get("auths")
+    if not isinstance(auths, dict):
+        auths = doc["auths"] = {}
+    auths[key] = {"auth": base64.b64encode(f"{username}:{secret}".encode()).decode()}
+    _write_config(path, doc)
+    return str(path)
+
+
+def erase_login(registry: str, *, config_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Remove the stored credentials of ``registry`` as ``docker logout`` does: ask the
+    helper the config names to erase them, and drop every ``auths`` entry of that host.
+
+    :returns: whether there was anything to remove (a helper always counts: it is not
+        asked whether it held something).
+    :raises PluginError: the config cannot be read, or the helper failed.
+    :raises OSError: the config cannot be written.
+    """
+    registry = normalize_registry(registry)
+    path = config_path(config_dir)
+    doc = load_config(path) or {}
+    key = server_key(registry)
+    suffix, _ = helper_for(doc, registry)
+    if suffix:
+        credential_helpers.erase(suffix, key)
+    auths = doc.get("auths")
+    removed = []
+    if isinstance(auths, dict):
+        removed = [k for k in list(auths) if k == key or host_of(k) == host_of(key)]
+        for k in removed:
+            del auths[k]
+    if removed:
+        _write_config(path, doc)
+    return bool(suffix or removed)
+
+
+def _write_config(path: Path, doc: dict[str, Any]) -> None:
+    """Replace ``path`` atomically with ``doc`` (tab-indented, as docker writes it), 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent="\t")
+            fh.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class DockerConfigProvider:

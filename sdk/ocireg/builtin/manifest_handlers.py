@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from ..manifests import ManifestHandler
+
 
 @hookimpl
-def ocireg_manifest_handlers() -> list[Any]:
+def ocireg_manifest_handlers() -> list[type[ManifestHandler]]:
     from ..manifests import builtin_handlers
 
     return list(builtin_handlers())

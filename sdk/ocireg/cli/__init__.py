@@ -19,13 +19,35 @@ import logging
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
+
+from ._common import (
+    EXIT_AUTH,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    usage_error,
+)
 
 if TYPE_CHECKING:
     import argparse
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_REFUSED = 0, 1, 2, 3, 4, 5
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "exit_code_for",
+    "main",
+    "usage_error",
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -97,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except errors.OciregError as exc:
         return _fail(args, str(exc), exit_code_for(exc))
-    except _UsageError as exc:
+    except UsageError as exc:
         return _fail(args, str(exc), EXIT_USAGE)
     except OSError as exc:
         text = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
@@ -105,14 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unmapped error: still one line, -v for the rest
         hint = "" if args.verbose else " (run with -v for the traceback)"
         return _fail(args, f"{args.command}: {type(exc).__name__}: {exc}{hint}", EXIT_FAILURE)
-
-
-class _UsageError(Exception):
-    pass
-
-
-def usage_error(message: str) -> NoReturn:
-    raise _UsageError(message)
 
 
 if __name__ == "__main__":  # pragma: no cover

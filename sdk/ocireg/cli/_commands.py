@@ -1,76 +1,35 @@
-"""The commands of ``ocireg``: each turns parsed arguments into SDK calls and prints."""
+"""The commands of ``ocireg`` that only read: each turns parsed arguments into SDK calls and
+prints; :func:`run` dispatches to them and, lazily, to the modules of the other commands
+(``_blob``, ``_copy``, ``_delete``, ``_login``)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ..reference import Reference, normalize_registry
-from . import usage_error
+from ._common import emit, make_client, plain, usage_error
 
-if TYPE_CHECKING:
-    from ..client import Client
-
-
-def _emit(args: argparse.Namespace, data: Any, text: Callable[[], Iterable[str]]) -> None:
-    if args.json:
-        json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
-        sys.stdout.write("\n")
-    else:
-        for line in text():
-            print(line)
-
-
-def _password(args: argparse.Namespace) -> str | None:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if args.password:
-        print(
-            "ocireg: warning: a password on the command line is visible to other users; "
-            "prefer --password-stdin",
-            file=sys.stderr,
-        )
-    password: str | None = args.password
-    return password
-
-
-def make_client(args: argparse.Namespace, hosts: Iterable[str]) -> Client:
-    from ..client import Client
-
-    hosts = list(hosts)
-    credentials: Any = None
-    password = _password(args)
-    if args.username or password:
-        if not (args.username and password):
-            usage_error("give both a user name and a password")
-        credentials = {h: (args.username, password) for h in hosts}
-    client_cert: Any = args.client_cert
-    if args.client_cert and args.client_key:
-        client_cert = (args.client_cert, args.client_key)
-    client = Client(
-        credentials=credentials,
-        docker_config=args.config,
-        insecure_registries=hosts if (args.insecure or args.plain_http) else (),
-        ca_cert=args.ca_cert,
-        client_cert=client_cert,
-        verify_tls=not args.insecure,
-    )
-    if args.plain_http:
-        for host in hosts:
-            client.transport.state(host, "http")
-    return client
-
-
-def _ref(text: str) -> Reference:
-    return Reference.parse(text)
+#: Commands implemented in other modules of this package, loaded when used (so that
+#: ``ocireg parse`` never imports what ``copy`` needs).
+ELSEWHERE = {
+    "blob": "_blob",
+    "copy": "_copy",
+    "delete": "_delete",
+    "prune": "_delete",
+    "login": "_login",
+    "logout": "_login",
+    "auth": "_login",
+}
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    ref = _ref(args.reference)
+    ref = Reference.parse(args.reference)
     print(json.dumps(ref.to_dict(), indent=2))
     return 0
 
@@ -87,7 +46,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
         "api_version": info.api_version,
         "authenticated": info.authenticated,
     }
-    _emit(args, data, lambda: [f"{info.url}: OK (auth: {info.auth_scheme or 'none'})"])
+    emit(args, data, lambda: [f"{info.url}: OK (auth: {info.auth_scheme or 'none'})"])
     return 0
 
 
@@ -95,7 +54,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     host = normalize_registry(args.registry)
     with make_client(args, [host]) as client:
         repos = client.catalog(host)
-    _emit(args, {"registry": host, "repositories": repos}, lambda: repos)
+    emit(args, {"registry": host, "repositories": repos}, lambda: repos)
     return 0
 
 
@@ -114,38 +73,49 @@ def _filter(tags: list[str], match: list[str], exclude: list[str]) -> list[str]:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    ref = _ref(args.repository)
+    ref = Reference.parse(args.repository)
     with make_client(args, [ref.domain]) as client:
         tags = _filter(client.tags(ref), args.match, args.exclude)
         if not args.details:
-            _emit(args, {"repository": ref.repository, "tags": tags}, lambda: tags)
+            emit(args, {"repository": ref.repository, "tags": tags}, lambda: tags)
             return 0
-        from ._details import tag_details
+        from ..summary import summarize_tags
 
-        rows = tag_details(client, ref, tags)
+        summaries = summarize_tags(client, ref, tags)
+    rows: list[dict[str, Any]] = [
+        {
+            "tag": tag,
+            "digest": s.digest,
+            "size": s.size,
+            "media_type": s.media_type,
+            "platforms": s.platform_names(),
+            "created": s.created,
+        }
+        for tag, s in summaries.items()
+    ]
     header = f"{'TAG':<24} {'DIGEST':<20} {'CREATED':<21} PLATFORMS"
     lines = [header] + [
         f"{r['tag']:<24} {r['digest'][:19]:<20} {(r['created'] or '-')[:20]:<21} "
         f"{','.join(r['platforms']) or '-'}"
         for r in rows
     ]
-    _emit(args, {"repository": ref.repository, "tags": rows}, lambda: lines)
+    emit(args, {"repository": ref.repository, "tags": rows}, lambda: lines)
     return 0
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    ref = _ref(args.reference)
+    ref = Reference.parse(args.reference)
     with make_client(args, [ref.domain]) as client:
         if args.platform:
             digest = str(client.get_manifest(ref, args.platform).digest)
         else:
             digest = client.head_manifest(ref).digest
-    _emit(args, {"reference": str(ref), "digest": digest}, lambda: [digest])
+    emit(args, {"reference": str(ref), "digest": digest}, lambda: [digest])
     return 0
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    ref = _ref(args.reference)
+    ref = Reference.parse(args.reference)
     with make_client(args, [ref.domain]) as client:
         manifest = client.get_manifest(ref, args.platform)
     if args.raw:
@@ -157,7 +127,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    ref = _ref(args.reference)
+    ref = Reference.parse(args.reference)
     with make_client(args, [ref.domain]) as client:
         config = client.image_config(ref, args.platform)
     print(json.dumps(config, indent=2))
@@ -165,32 +135,52 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from ._details import inspect
+    from ..summary import summarize
 
-    ref = _ref(args.reference)
+    ref = Reference.parse(args.reference)
     with make_client(args, [ref.domain]) as client:
-        data = inspect(client, ref, args.platform)
+        data = summarize(client, ref, platform=args.platform).to_dict()
 
     def text() -> list[str]:
         lines = [f"{k}: {data[k]}" for k in ("reference", "digest", "media_type", "size")]
-        for p in data.get("platforms") or []:
-            lines.append(f"platform: {p['platform']} {p['digest']}")
-        cfg = data.get("config") or {}
-        for key in ("created", "os", "architecture"):
+        if data["index_digest"]:
+            lines.append(f"index: {data['index_digest']}")
+        for p in data["platforms"]:
+            lines.append(f"platform: {p['platform'] or '-'} {p['digest']}")
+        for p in data["attestations"]:
+            lines.append(f"attestation: {p['digest']}")
+        if data["created"]:
+            lines.append(f"created: {data['created']}")
+        cfg = data["config"] or {}
+        for key in ("os", "architecture"):
             if cfg.get(key):
                 lines.append(f"{key}: {cfg[key]}")
         for name, value in (cfg.get("labels") or {}).items():
             lines.append(f"label: {name}={value}")
-        for layer in data.get("layers") or []:
+        for layer in data["layers"]:
             lines.append(f"layer: {layer['digest']} {layer['size']} {layer['media_type']}")
         return lines
 
-    _emit(args, data, text)
+    emit(args, data, text)
+    return 0
+
+
+def cmd_referrers(args: argparse.Namespace) -> int:
+    ref = Reference.parse(args.reference)
+    with make_client(args, [ref.domain]) as client:
+        found = client.referrers(ref, args.artifact_type)
+    data = [plain(d) for d in found]
+    emit(
+        args,
+        {"reference": str(ref), "referrers": data},
+        lambda: [f"{d.digest} {d.artifact_type or d.media_type}" for d in found],
+    )
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+    """Run the command ``args.command`` names; its exit code."""
+    here: dict[str, Callable[[argparse.Namespace], int]] = {
         "parse": cmd_parse,
         "ping": cmd_ping,
         "catalog": cmd_catalog,
@@ -199,10 +189,10 @@ def run(args: argparse.Namespace) -> int:
         "manifest": cmd_manifest,
         "config": cmd_config,
         "inspect": cmd_inspect,
+        "referrers": cmd_referrers,
     }
-    handler = handlers.get(args.command)
-    if handler is None:  # blob, copy, delete, prune, referrers, login, logout, auth
-        from . import _more
-
-        handler = getattr(_more, f"cmd_{args.command}")
+    handler = here.get(args.command)
+    if handler is None:
+        module = importlib.import_module(f".{ELSEWHERE[args.command]}", __package__)
+        handler = getattr(module, f"cmd_{args.command}")
     return handler(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 EXIT_CODES = """\
 exit codes:
@@ -56,12 +57,14 @@ def _positive(text: str) -> int:
 
 
 def _sub(
-    subs: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_parser: Callable[..., argparse.ArgumentParser],
     name: str,
     help_text: str,
     parents: list[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    return subs.add_parser(
+    """A sub-command parser; ``add_parser`` is the subparsers' own (argparse's class of
+    subparsers is private, so it is not named here)."""
+    return add_parser(
         name,
         help=help_text,
         description=help_text,
@@ -109,13 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ocireg {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
     subs.required = True
+    add = subs.add_parser
     c = [common]
 
-    _sub(subs, "parse", "show how a reference is parsed", c).add_argument("reference")
-    _sub(subs, "ping", "check that a registry answers the v2 API", c).add_argument("registry")
-    _sub(subs, "catalog", "list the repositories of a registry", c).add_argument("registry")
+    _sub(add, "parse", "show how a reference is parsed", c).add_argument("reference")
+    _sub(add, "ping", "check that a registry answers the v2 API", c).add_argument("registry")
+    _sub(add, "catalog", "list the repositories of a registry", c).add_argument("registry")
 
-    p = _sub(subs, "tags", "list the tags of a repository", c)
+    p = _sub(add, "tags", "list the tags of a repository", c)
     p.add_argument("repository")
     p.add_argument("--match", action="append", default=[], metavar="REGEX")
     p.add_argument("--exclude", action="append", default=[], metavar="REGEX")
@@ -127,13 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("inspect", "digest, media type, platforms, config and layers"),
         ("config", "print the image config"),
     ):
-        p = _sub(subs, name, text, c)
+        p = _sub(add, name, text, c)
         p.add_argument("reference")
         p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]")
         if name == "manifest":
             p.add_argument("--raw", action="store_true", help="the exact bytes")
 
-    p = _sub(subs, "blob", "get, put or check one blob", c)
+    p = _sub(add, "blob", "get, put or check one blob", c)
     blob = p.add_subparsers(dest="blob_command", metavar="ACTION")
     blob.required = True
     g = blob.add_parser("get", parents=c, help="download a blob (verified)")
@@ -148,19 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     g = blob.add_parser("head", parents=c, help="check that a blob exists")
     g.add_argument("reference", help="REPO@DIGEST")
 
-    p = _sub(subs, "copy", "copy an image or index to another repository or registry", c)
+    p = _sub(add, "copy", "copy an image or index to another repository or registry", c)
     p.add_argument("source")
     p.add_argument("destination")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]")
     which.add_argument("--all-platforms", action="store_true", default=True)
 
-    p = _sub(subs, "delete", "delete exactly these tags, never what other tags need", c)
+    p = _sub(add, "delete", "delete exactly these tags, never what other tags need", c)
     p.add_argument("references", nargs="+", metavar="REF")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--force", action="store_true", help="delete by digest what tags still use")
 
-    p = _sub(subs, "prune", "delete the tags a retention policy selects", c)
+    p = _sub(add, "prune", "delete the tags a retention policy selects", c)
     p.add_argument("repository")
     p.add_argument("--match", action="append", default=[], metavar="REGEX")
     p.add_argument("--exclude", action="append", default=[], metavar="REGEX")
@@ -168,15 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-latest", type=int, metavar="N", help="protect the N newest images")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
-    p = _sub(subs, "referrers", "list signatures, SBOMs and other referrers", c)
+    p = _sub(add, "referrers", "list signatures, SBOMs and other referrers", c)
     p.add_argument("reference")
     p.add_argument("--artifact-type", metavar="TYPE")
 
-    p = _sub(subs, "login", "check credentials and store them where docker would", c)
+    p = _sub(add, "login", "check credentials and store them where docker would", c)
     p.add_argument("registry")
-    _sub(subs, "logout", "remove stored credentials", c).add_argument("registry")
+    _sub(add, "logout", "remove stored credentials", c).add_argument("registry")
 
-    p = _sub(subs, "auth", "explain which credentials are used", c)
+    p = _sub(add, "auth", "explain which credentials are used", c)
     auth = p.add_subparsers(dest="auth_command", metavar="ACTION")
     auth.required = True
     auth.add_parser("explain", parents=c, help="which provider answers").add_argument("registry")

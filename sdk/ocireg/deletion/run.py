@@ -224,12 +224,28 @@ class _Runner:
             # The guard covers the PUT itself: interrupted while it is on the wire, the tag
             # may or may not have moved, and is put back either way.
             remote.put_manifest(tag_ref, raw, OCI_MANIFEST)
-            with contextlib.suppress(NotFoundError):  # a retried DELETE whose first try worked
-                delete_digest(remote, tag_ref, moved)
+            self._delete_placeholder(tag_ref, moved)
         except BaseException:
             self._put_back(tag_ref, original)
             raise
         return dataclasses.replace(step, executed=True, placeholder=moved)
+
+    def _delete_placeholder(self, tag_ref: Reference, moved: str) -> None:
+        """Delete the placeholder the tag was moved to. A 404 is believed only when the tag
+        is seen gone (or elsewhere) afterwards: a retried DELETE whose first try worked
+        answers 404, but so may a broken proxy, and the tag must not stay on it."""
+        for _ in range(2):
+            try:
+                delete_digest(self.remote, tag_ref, moved)
+                return
+            except NotFoundError:
+                try:
+                    now = self.remote.head_manifest(tag_ref).digest
+                except NotFoundError:
+                    return  # the tag is gone: done
+                if now != moved:
+                    return  # someone pushed the tag again meanwhile: theirs now
+        raise Moved(f"{tag_ref.tag} stays on placeholder {moved}, whose DELETE answers 404")
 
     def _put_back(self, tag_ref: Reference, original: Manifest) -> None:
         """Point the tag at its original manifest again; a second interrupt while doing so

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .base import Manifest, ManifestHandler
 from .descriptor import EMPTY_BLOB, EMPTY_DESCRIPTOR, Descriptor
 from .docker import DockerManifestHandler, DockerManifestListHandler
+from .handlers import HandlerRegistry, builtin_handlers, detect_media_type
 from .image import ImageIndex, ImageManifest
 from .oci import (
     OciIndexHandler,
@@ -22,7 +23,6 @@ from .oci import (
     canonical_json,
 )
 from .platform import InvalidPlatformError, Platform
-from .registry import HandlerRegistry, builtin_handlers, detect_media_type
 from .schema1 import Schema1Handler, Schema1Manifest, schema1_payload
 
 __all__ = [

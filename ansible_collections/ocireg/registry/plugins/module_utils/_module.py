@@ -138,20 +138,18 @@ def make_client(module, ref):
     client_cert = params["client_cert"]
     if client_cert and params["client_key"]:
         client_cert = (client_cert, params["client_key"])
-    # plain_http names the registry insecure, which the SDK requires before it sends
-    # credentials over plain HTTP to a host that is not a loopback address. validate_certs
-    # does not: it only turns certificate checks off, never HTTPS itself.
+    # plain_http: the SDK speaks plain HTTP only to this host (never TLS), and sends it
+    # credentials in clear because the user asked for it. validate_certs only turns
+    # certificate checks off, never HTTPS itself.
     plain_http = params["plain_http"] or ref.scheme == "http"
     with sdk_errors(module):
         client = Client(
             credentials=credentials,
             docker_config=_docker_config_dir(module, params["config_path"]),
-            insecure_registries=[host] if plain_http else (),
+            plain_http=[host] if plain_http else (),
             ca_cert=params["ca_path"],
             client_cert=client_cert,
             verify_tls=params["validate_certs"],
             timeout=float(params["timeout"]),
         )
-        if plain_http:
-            client.transport.state(host, "http")
     return client

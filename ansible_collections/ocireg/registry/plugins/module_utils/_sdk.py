@@ -24,22 +24,21 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.compat.version import LooseVersion
 
 __all__ = [
+    "BatchResult",
     "Client",
-    "DeleteRefusedError",
-    "ImageIndex",
-    "ImageManifest",
     "NotFoundError",
     "OciregError",
-    "Platform",
     "Reference",
     "RegistryError",
     "RegistryToken",
     "SDK_IMPORT_ERROR",
-    "batch_delete",
-    "fallback_tag",
-    "read_blob",
+    "SharedDigestError",
+    "UnsupportedError",
+    "is_fallback_tag",
     "require_sdk",
     "retention",
+    "summarize",
+    "summarize_tags",
 ]
 
 SDK_DISTRIBUTION = "ocireg"
@@ -48,20 +47,19 @@ MIN_SDK_VERSION = "0.1.0"
 try:
     import ocireg
     from ocireg import (
+        BatchResult,
         Client,
-        ImageIndex,
-        ImageManifest,
         NotFoundError,
         OciregError,
-        Platform,
         Reference,
         RegistryError,
         RegistryToken,
+        SharedDigestError,
+        UnsupportedError,
+        retention,
     )
-    from ocireg import batch_delete, retention
-    from ocireg.blobs import read_blob
-    from ocireg.delete import DeleteRefusedError
-    from ocireg.referrers import fallback_tag
+    from ocireg.referrers import is_fallback_tag
+    from ocireg.summary import summarize, summarize_tags
 except ImportError:
     ocireg = None
     SDK_IMPORT_ERROR = traceback.format_exc()
@@ -75,11 +73,14 @@ except ImportError:
     class NotFoundError(RegistryError):  # type: ignore[no-redef]
         pass
 
-    class DeleteRefusedError(OciregError):  # type: ignore[no-redef]
+    class UnsupportedError(RegistryError):  # type: ignore[no-redef]
         pass
 
-    Client = ImageIndex = ImageManifest = Platform = Reference = RegistryToken = None
-    batch_delete = retention = read_blob = fallback_tag = None
+    class SharedDigestError(OciregError):  # type: ignore[no-redef]
+        pass
+
+    BatchResult = Client = Reference = RegistryToken = None
+    retention = is_fallback_tag = summarize = summarize_tags = None
 else:
     SDK_IMPORT_ERROR = None
 

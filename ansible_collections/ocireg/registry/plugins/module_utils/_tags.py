@@ -9,10 +9,12 @@
 
 """Tag listing details and the tag deletion plan, on top of the ocireg SDK.
 
-Selection (patterns, keep_latest, older_than) is the SDK's :mod:`ocireg.retention`, and the
-plan over several tags is the SDK's :mod:`ocireg.batch_delete` (shared with the ``ocireg``
-CLI), which reads the repository's graph once and never removes a manifest that a tag that
-stays still needs. In short:
+The image summaries are the SDK's :mod:`ocireg.summary` (shared with ``ocireg inspect`` and
+``ocireg tags --details``). Selection (patterns, keep_latest, older_than) is the SDK's
+:mod:`ocireg.retention`, and the plan over several tags is the SDK's
+(``Client.snapshot``, ``Client.plan_tag_deletes``, ``Client.execute_plan``, shared with the
+``ocireg`` CLI), which reads the repository's graph once and never removes a manifest that a
+tag that stays still needs. In short:
 
 1. the graph is read once (every tag's descriptor, every tagged index) and every chosen tag
    is decided on it, with read-only requests only;
@@ -33,33 +35,15 @@ What is added here is the module's view: the selection, the result keys and the 
 
 from __future__ import annotations
 
-import json
-import re
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
-    ImageIndex,
-    ImageManifest,
+    BatchResult,
     NotFoundError,
-    OciregError,
-    batch_delete,
-    read_blob,
+    SharedDigestError,
+    UnsupportedError,
+    is_fallback_tag,
     retention,
+    summarize_tags,
 )
-
-#: Tags of referrers fallback indexes (distribution spec, "Referrers Tag Schema").
-FALLBACK_TAG = re.compile(r"[a-z0-9]{1,32}-[0-9a-f]{32,64}")
-_CONFIG_LIMIT = 16 * 1024 * 1024
-_WORKERS = 4
-
-
-def _map(function, items, workers=_WORKERS):
-    """``list(map(function, items))``, concurrently."""
-    items = list(items)
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(function, items))
 
 
 def filter_tags(tags, patterns, excludes):
@@ -79,85 +63,23 @@ def list_tags(client, repo):
 # -- details -------------------------------------------------------------------------------
 
 
-def _platform_text(os_name, architecture, variant):
-    if not os_name or not architecture:
-        return None
-    return "/".join(p for p in (os_name, architecture, variant) if p)
-
-
-def config_summary(config):
-    """The useful part of an image config (``None`` when there is none)."""
-    if not isinstance(config, dict):
-        return None
-    inner = config.get("config") or {}
-    if not isinstance(inner, dict):
-        inner = {}
-    return dict(
-        created=config.get("created"),
-        os=config.get("os"),
-        architecture=config.get("architecture"),
-        variant=config.get("variant"),
-        labels=inner.get("Labels") or {},
-        env=inner.get("Env") or [],
-        entrypoint=inner.get("Entrypoint"),
-        cmd=inner.get("Cmd"),
-    )
-
-
-def read_config(client, repo, manifest):
-    """The JSON config of an image manifest, or ``None`` (artifacts, non-JSON configs)."""
-    try:
-        data = read_blob(client, repo, manifest.config, limit=_CONFIG_LIMIT)
-        config = json.loads(data)
-    except (OciregError, ValueError):
-        return None
-    return config if isinstance(config, dict) else None
-
-
-def image_summary(client, repo, digest):
-    """Media type, platforms and creation time of the manifest ``digest``."""
-    manifest = client.get_manifest(repo.with_digest(digest))
-    platforms = []
-    config = None
-    if isinstance(manifest, ImageIndex):
-        platforms = [
-            str(child.platform) for child in manifest.manifests
-            if child.platform is not None and child.platform.os != "unknown"
-        ]
-        try:
-            config = client.image_config(repo.with_digest(digest))
-        except OciregError:
-            config = None  # an index of artifacts has no image config
-    elif isinstance(manifest, ImageManifest):
-        config = read_config(client, repo, manifest)
-        text = _platform_text(*(config.get(k) for k in ("os", "architecture", "variant"))) if config else None
-        platforms = [text] if text else []
-    return dict(
-        media_type=manifest.media_type,
-        size=manifest.size,
-        platforms=platforms,
-        created=config.get("created") if config else None,
-    )
-
-
 def tag_details(client, repo, tags):
     """``(tag_details, images)``: per tag, and grouped by digest; one summary per digest."""
-    descriptors = client.tag_descriptors(repo, tags)
-    digests = sorted(set(d.digest for d in descriptors.values()))
-    summaries = dict(zip(digests, _map(lambda d: image_summary(client, repo, d), digests)))
     rows = []
     images = {}
-    for tag in tags:
-        descriptor = descriptors.get(tag)
-        if descriptor is None:
-            continue  # deleted while we looked
-        summary = summaries[descriptor.digest]
-        row = dict(tag=tag, digest=descriptor.digest)
-        row.update(summary)
+    for tag, summary in summarize_tags(client, repo, tags).items():
+        details = dict(
+            media_type=summary.media_type,
+            size=summary.size,
+            platforms=summary.platform_names(),
+            created=summary.created,
+        )
+        row = dict(tag=tag, digest=summary.digest)
+        row.update(details)
         rows.append(row)
-        image = images.setdefault(descriptor.digest, dict(digest=descriptor.digest, tags=[]))
+        image = images.setdefault(summary.digest, dict(digest=summary.digest, tags=[]))
         image["tags"].append(tag)
-        image.update(summary)
+        image.update(details)
     ordered = sorted(images.values(), key=lambda i: ((i["created"] or ""), i["digest"]), reverse=True)
     return rows, ordered
 
@@ -183,7 +105,7 @@ class TagDeletion(object):
 
     def _graph(self):
         if self.graph is None:
-            self.graph = batch_delete.snapshot(self.client, self.repo, self.all_tags)
+            self.graph = self.client.snapshot(self.repo, self.all_tags)
         return self.graph
 
     # -- choosing ----------------------------------------------------------------------
@@ -200,7 +122,7 @@ class TagDeletion(object):
     def choose_selection(self, patterns, excludes, keep_latest, older_than):
         age = retention.parse_age(older_than) if older_than is not None else None
         filter_tags([], patterns, excludes)  # bad expressions fail before any request
-        candidates = [t for t in self.all_tags if not FALLBACK_TAG.fullmatch(t)]
+        candidates = [t for t in self.all_tags if not is_fallback_tag(t)]
         if keep_latest is None and older_than is None:
             infos = [retention.TagInfo(tag, "") for tag in candidates]
         else:  # digests from the graph (one HEAD per tag, reused by the plan), one config per image
@@ -213,21 +135,38 @@ class TagDeletion(object):
     # -- planning ----------------------------------------------------------------------
 
     def plan(self, chosen, shared_digest, delete_referrers):
-        """Plan every chosen tag with the SDK; returns a refusal message or ``None``."""
-        batch = batch_delete.plan_tag_deletes(
-            self.client, self.repo, chosen, shared_digest=shared_digest,
+        """Plan every chosen tag with the SDK.
+
+        Returns ``None``, or the SDK's exception saying why the plan cannot be carried out
+        (:class:`ocireg.UnsupportedError`: deletes are disabled;
+        :class:`ocireg.SharedDigestError`: ``shared_digest=fail`` met a tag that a kept tag
+        needs). Either way nothing was changed.
+        """
+        batch = self.client.plan_tag_deletes(
+            self.repo, chosen, shared_digest=shared_digest,
             delete_referrers=delete_referrers, graph=self._graph() if chosen else None,
         )
         self.batch = batch
         self.not_found.extend(t for t in batch.not_found if t not in self.not_found)
         if batch.refused is not None:
-            return batch.refused
+            return self._refusal(batch)
         self.order = [step.tag for step in batch.deletes]
         self.skipped = [dict(tag=step.tag, digest=step.digest, reason=step.reason) for step in batch.skipped]
         self.removed = list(batch.deleted_manifests)
         self.referrers = [referrer.to_dict() for referrer in batch.referrers]
         self.fallback_tags = [step.tag for step in batch.fallback_tags]
+        if batch.fails:
+            return SharedDigestError(batch)
         return None
+
+    def _refusal(self, batch):
+        """The SDK's error for a plan it refuses to carry out (deletes disabled): executing
+        such a plan raises before any request that changes something."""
+        try:
+            self.client.execute_plan(batch)
+        except (UnsupportedError, SharedDigestError) as exc:
+            return exc
+        raise AssertionError("the SDK carried out a refused plan")  # pragma: no cover
 
     # -- results -------------------------------------------------------------------------
 
@@ -252,10 +191,10 @@ class TagDeletion(object):
     def execute(self, progress):
         """Delete in the planned order; ``progress`` (a result dict) says what was done,
         also when a failure stops the run half-way."""
-        done = batch_delete.BatchResult(self.batch)
+        done = BatchResult(self.batch)
         progress.update(deleted=[], deleted_manifests=[], deleted_referrers=[])
         try:
-            batch_delete.execute(self.client, self.batch, result=done)
+            self.client.execute_plan(self.batch, result=done)
         finally:
             for tag in done.not_found:  # deleted meanwhile by someone else
                 if tag not in self.not_found:

@@ -127,13 +127,17 @@ manifest:
       size: 1470
     layers: []
 platforms:
-  description: For an index, its children; empty for an image.
+  description:
+    - For an index, its children that are images (or that declare no platform), in index order;
+      empty for an image.
+    - Attestation manifests (platform C(unknown/unknown), as BuildKit writes them) are not
+      platforms, and are listed in RV(attestations) instead.
   returned: always
   type: list
   elements: dict
   contains:
     os:
-      description: The operating system, V(unknown) for attestation manifests.
+      description: The operating system, V(null) for a child without platform.
       type: str
       sample: linux
     architecture:
@@ -160,9 +164,26 @@ platforms:
       description: The child manifest's size in bytes.
       type: int
       sample: 1024
+attestations:
+  description:
+    - For an index, its attestation manifests (BuildKit's provenance and SBOM, platform
+      C(unknown/unknown)), with the keys of RV(platforms); empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - os: unknown
+      architecture: unknown
+      variant: null
+      platform: unknown/unknown
+      digest: sha256:3c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+      media_type: application/vnd.oci.image.manifest.v1+json
+      size: 566
 config:
   description:
-    - For an image, what its config says; V(null) for an index, or an artifact whose config is not JSON.
+    - For an image, what its config says; V(null) for an index.
+    - For an artifact whose config is not a JSON object, only RV(config.digest), RV(config.media_type)
+      and RV(config.size) are set; the other keys are V(null) or empty.
   returned: always
   type: dict
   contains:
@@ -255,69 +276,24 @@ from ansible_collections.ocireg.registry.plugins.module_utils._module import (
     sdk_errors,
 )
 from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
-    ImageIndex,
-    ImageManifest,
     NotFoundError,
-    Platform,
-)
-from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
-    config_summary,
-    read_config,
+    summarize,
 )
 
-
-def _child(descriptor):
-    platform = descriptor.platform
-    return dict(
-        os=platform.os if platform else None,
-        architecture=platform.architecture if platform else None,
-        variant=platform.variant if platform else None,
-        platform=str(platform) if platform else None,
-        digest=descriptor.digest,
-        media_type=descriptor.media_type,
-        size=descriptor.size,
-    )
+#: The keys of the SDK's image summary this module returns.
+SUMMARY_KEYS = ("digest", "media_type", "size", "index_digest", "platforms", "attestations", "config", "layers")
 
 
-def _check_platform(module, ref, want, config, result):
-    """A single image asked for by platform must be for that platform."""
-    have = None
-    if config and config.get("os") and config.get("architecture"):
-        have = Platform(config["os"], config["architecture"], config.get("variant") or None)
-    if have is not None and not have.matches(want):
-        result.update(msg="%s is a single-platform image for %s, not %s" % (ref, have, want),
-                      error_type="ValueError", error_code=None, http_status=None)
-        module.fail_json(**result)
-
-
-def inspect(module, client, ref, platform, result):
+def inspect(client, ref, platform, result):
+    """Fill ``result`` from the SDK's image summary; ``exists`` stays false when there is
+    no such manifest."""
     try:
-        manifest = client.get_manifest(ref)
+        summary = summarize(client, ref, platform=platform)
     except NotFoundError:
-        return  # exists stays false
-    if platform is not None and isinstance(manifest, ImageIndex):
-        child = manifest.select(platform)
-        result["index_digest"] = str(manifest.digest)
-        manifest = client.get_manifest(ref.with_digest(child.digest))
-    result.update(
-        exists=True,
-        digest=str(manifest.digest),
-        media_type=manifest.media_type,
-        size=manifest.size,
-        manifest=dict(manifest.json),
-    )
-    if isinstance(manifest, ImageIndex):
-        result["platforms"] = [_child(d) for d in manifest.manifests]
-    elif isinstance(manifest, ImageManifest):
-        config = read_config(client, ref, manifest)
-        if platform is not None:
-            _check_platform(module, ref, platform, config, result)
-        summary = dict(digest=manifest.config.digest, media_type=manifest.config.media_type, size=manifest.config.size)
-        details = config_summary(config)
-        if details is not None:
-            summary.update(details)
-        result["config"] = summary
-        result["layers"] = [dict(digest=d.digest, size=d.size, media_type=d.media_type) for d in manifest.layers]
+        return
+    data = summary.to_dict()
+    result.update((key, data[key]) for key in SUMMARY_KEYS)
+    result.update(exists=True, manifest=dict(summary.manifest.json))
 
 
 def main():
@@ -338,14 +314,13 @@ def main():
         index_digest=None,
         manifest=None,
         platforms=[],
+        attestations=[],
         config=None,
         layers=[],
     )
     with sdk_errors(module, result):
-        platform = module.params["platform"]
-        platform = Platform.parse(platform) if platform else None
         with make_client(module, ref) as client:
-            inspect(module, client, ref, platform, result)
+            inspect(client, ref, module.params["platform"] or None, result)
     module.exit_json(**result)
 
 

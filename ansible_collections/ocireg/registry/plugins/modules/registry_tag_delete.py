@@ -269,10 +269,15 @@ http_status:
 """
 
 from ansible_collections.ocireg.registry.plugins.module_utils._module import (
+    error_result,
     make_client,
     parse_reference,
     registry_module,
     sdk_errors,
+)
+from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
+    SharedDigestError,
+    UnsupportedError,
 )
 from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
     TagDeletion,
@@ -320,26 +325,15 @@ def main():
                 chosen = job.choose_selection(
                     params["patterns"], params["excludes"], params["keep_latest"], params["older_than"]
                 )
-            refusal = job.plan(chosen, params["shared_digest"], params["delete_referrers"])
-            if refusal is not None:
-                result.update(
-                    msg="cannot delete tags of %s: %s; nothing was changed (distribution: set"
-                        " REGISTRY_STORAGE_DELETE_ENABLED=true to allow deletes)" % (repo.repository, refusal),
-                    error_type="UnsupportedError",
-                    error_code="UNSUPPORTED",
-                    http_status=None,
-                )
-                module.fail_json(**result)
-            if job.skipped and params["shared_digest"] == "fail":
-                result.update(job.result())
-                result.update(
-                    msg="nothing was changed: shared_digest=fail and %s"
-                        % "; ".join("tag %s: %s" % (s["tag"], s["reason"]) for s in job.skipped),
-                    error_type="SharedDigestError",
-                    error_code=None,
-                    http_status=None,
-                )
-                result["deleted"] = []
+            error = job.plan(chosen, params["shared_digest"], params["delete_referrers"])
+            if error is not None:  # deletes disabled, or shared_digest=fail: nothing changed
+                if isinstance(error, SharedDigestError):
+                    result.update(job.result())
+                    result["deleted"] = []
+                result.update(error_result(error))
+                if isinstance(error, UnsupportedError):
+                    result["error_code"] = result["error_code"] or "UNSUPPORTED"
+                    result["msg"] += " (distribution: set REGISTRY_STORAGE_DELETE_ENABLED=true to allow deletes)"
                 module.fail_json(**result)
             result.update(job.result())
             if module._diff:

@@ -156,7 +156,7 @@ tag_details:
     created:
       description:
         - The C(created) time of the image config, as written there (RFC 3339).
-        - For an index, that of its C(linux/amd64) image (else its first one).
+        - For an index, that of its C(linux/amd64) image (else its first one that is not an attestation).
         - V(null) for artifacts without an image config.
       type: str
       sample: "2024-05-01T12:00:00Z"
