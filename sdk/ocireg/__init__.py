@@ -37,10 +37,11 @@ if TYPE_CHECKING:
     from .blobs import BlobReader
     from .client import Client
     from .copy import CopyResult
-    from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph
+    from .deletion import BatchPlan, BatchResult, DeletePlan, NotDone, RepositoryGraph
     from .hookspecs import hookimpl
     from .manifests import ManifestHandler
     from .remote import RegistryInfo
+    from .summary import ImageSummary
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,8 @@ _LAZY = {
     "CopyResult": "copy",
     "BlobReader": "blobs",
     "ManifestHandler": "manifests",
+    "ImageSummary": "summary",
+    "NotDone": "deletion",
 }
 
 
@@ -92,12 +95,14 @@ __all__ = [
     "IdentityToken",
     "ImageIndex",
     "ImageManifest",
+    "ImageSummary",
     "InvalidDigestError",
     "InvalidPlatformError",
     "InvalidReferenceError",
     "Manifest",
     "ManifestError",
     "ManifestHandler",
+    "NotDone",
     "NotFoundError",
     "OciregError",
     "Platform",

@@ -195,3 +195,30 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
         ROOT = saved
     assert problems == ["pkg/a.py:1 imports _helper", "pkg/b.py:4 reads ._secret"]
     assert _cycles(_graph(modules)) == [["pkg.a", "pkg.b"]]
+
+
+def test_the_types_client_methods_return_are_exported() -> None:
+    """Whatever a public ``Client`` method hands back is importable from ``ocireg``."""
+    import typing
+
+    import requests
+
+    import ocireg
+    from ocireg import client as client_module
+
+    namespace = {**vars(client_module), "requests": requests}
+    returned: set[type] = set()
+    for name, member in vars(ocireg.Client).items():
+        if name.startswith("_") or not callable(member):
+            continue
+        hints = typing.get_type_hints(member, globalns=namespace)
+        stack = [hints.get("return")]
+        while stack:
+            hint = stack.pop()
+            stack.extend(typing.get_args(hint))
+            origin = typing.get_origin(hint)
+            if isinstance(hint, type) and origin is None:
+                returned.add(hint)
+    ours = {t for t in returned if t.__module__.startswith("ocireg")}
+    assert {t.__name__ for t in ours} >= {"BatchPlan", "BatchResult", "BlobReader", "CopyResult"}
+    assert sorted(t.__name__ for t in ours if t.__name__ not in ocireg.__all__) == []

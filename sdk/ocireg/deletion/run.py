@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 
 from ..digest import Digest
 from ..errors import NotFoundError, OciregError, SharedDigestError
@@ -30,7 +31,12 @@ from .probe import (
 from .records import BatchPlan, BatchResult, DeletePlan, NotDone, ReferrerDelete
 from .verify import Moved, StepCheck, reconcile
 
-__all__ = ["BatchResult", "execute", "preview"]
+__all__ = ["PUT_BACK_TRIES", "execute", "preview"]
+
+#: How often an interrupted untag puts its tag back (and looks), and the pause that grows
+#: between tries.
+PUT_BACK_TRIES = 4
+PUT_BACK_PAUSE = 0.1
 
 
 def preview(plan: BatchPlan) -> BatchResult:
@@ -248,15 +254,22 @@ class _Runner:
         raise Moved(f"{tag_ref.tag} stays on placeholder {moved}, whose DELETE answers 404")
 
     def _put_back(self, tag_ref: Reference, original: Manifest) -> None:
-        """Point the tag at its original manifest again; a second interrupt while doing so
-        is held back until it is done (one more try), so Ctrl-C twice still restores."""
+        """Point the tag at its original manifest again, and look that it stayed there: the
+        interrupted request may reach the registry after ours (a proxy in between), so a
+        tag seen elsewhere is put back again, a few times. Further interrupts while doing so
+        are held back until it is done; a registry that refuses leaves the placeholder to
+        the next run, which recovers it."""
         pending: BaseException | None = None
-        for _ in range(2):
+        want = str(original.digest)
+        for attempt in range(PUT_BACK_TRIES):
             try:
+                if attempt:
+                    time.sleep(PUT_BACK_PAUSE * attempt)
                 self.remote.put_manifest(tag_ref, original.raw, original.media_type)
-                break
+                if self.remote.head_manifest(tag_ref).digest == want:
+                    break
             except OciregError:
-                break  # the registry refuses: the next run recovers the placeholder
+                break
             except KeyboardInterrupt as exc:
                 pending = exc
         if pending is not None:
