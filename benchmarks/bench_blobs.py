@@ -57,7 +57,7 @@ def child(argv: list[str]) -> None:
     mode, base, digest, path = argv[:4]
     import requests
 
-    from ocireg import Client, blobs
+    from ocireg import Client, download
     from ocireg.reference import Reference
 
     ref = Reference.parse(f"{base}/{REPO}")
@@ -72,7 +72,7 @@ def child(argv: list[str]) -> None:
                 for _ in reader:
                     pass
         elif mode in ("pull_blob", "pull_blob_fsync"):
-            blobs.pull_blob(client, ref, digest, path, fsync=mode.endswith("fsync"))
+            download.pull_blob(client.remote, ref, digest, path, fsync=mode.endswith("fsync"))
         elif mode in ("push_mono", "push_chunked"):
             target = Reference.parse(f"{base}/bench/push-{mode}-{time.time_ns()}")
             start = time.perf_counter()
