@@ -283,8 +283,11 @@ class Client:
         shared_digest: SharedDigest = "untag",
         delete_referrers: bool = False,
         graph: RepositoryGraph | None = None,
+        probe: bool = True,
     ) -> BatchPlan:
-        """Decide how to delete ``tags``; sends nothing that changes the registry."""
+        """Decide how to delete ``tags``; sends nothing that changes what a user sees (the
+        probes ``DELETE`` names that do not exist; ``probe=False`` skips them). The plan is
+        what a dry run or check mode shows, and what :meth:`execute_plan` carries out."""
         return deletion.plan_tag_deletes(
             self.remote,
             _ref(repository),
@@ -292,10 +295,13 @@ class Client:
             shared_digest=shared_digest,
             delete_referrers=delete_referrers,
             graph=graph,
+            probe=probe,
         )
 
     def execute_plan(self, plan: BatchPlan, *, result: BatchResult | None = None) -> BatchResult:
-        """Carry out a plan from :meth:`plan_tag_deletes`; ``result`` is kept up to date."""
+        """Carry out a plan from :meth:`plan_tag_deletes`, re-checking it against the
+        repository as it is now and each step right before it (see
+        :mod:`ocireg.deletion.verify`); ``result`` is kept up to date, also when it raises."""
         return deletion.execute(self.remote, plan, result=result)
 
     # -- referrers and copies --------------------------------------------------------------

@@ -50,9 +50,12 @@ class ManifestCalls(RemoteBase):
         try:
             # A header is untrusted text: it becomes a digest (and may become a URL) only
             # once it parses as one ("../x" or "sha256:../.." never do).
-            digest = str(Digest.parse(digest))
+            parsed = Digest.parse(digest)
         except InvalidDigestError:
-            raise ManifestError(f"{where}: invalid Docker-Content-Digest {digest[:80]!r}") from None
+            parsed = None
+        if parsed is None or not parsed.verifiable:  # an algorithm we cannot check: refuse
+            raise ManifestError(f"{where}: invalid Docker-Content-Digest {digest[:80]!r}")
+        digest = str(parsed)
         if not size.isdigit():
             raise ManifestError(f"{where}: invalid Content-Length {size[:20]!r}")
         if ref.digest and digest != ref.digest:
