@@ -38,6 +38,13 @@ ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST])
 _COUNTER = itertools.count()
 ROOT = Path(__file__).resolve().parents[2]
 
+CLI = """
+import sys
+from ocireg.cli import main
+sys.stdin.readline()  # the proxy is armed
+sys.exit(main(sys.argv[1:]))
+"""
+
 CHILD = """
 import json, sys
 from ocireg import Client
@@ -203,3 +210,36 @@ def test_the_child_script_deletes_when_nothing_fails(
     result = json.loads(child.stdout)
     assert sorted(p["tag"] for p in result["deleted"]) == SELECTED
     _check(registry_open, repo, digests, needed, done=True)
+
+
+@pytest.mark.parametrize(("fault", "code"), [("sigterm", 143), ("sigint", 130)])
+def test_the_cli_reports_what_an_interrupted_delete_did(
+    registry_open: Registry, proxy: FaultProxy, fault: str, code: int
+) -> None:
+    """Stopped while moving ``a1`` to a placeholder: ``a1`` is put back, the report says
+    which steps were not done and why, and the exit status is the signal's."""
+    pusher = Pusher(registry_open)
+    repo, digests, needed = _seed(pusher)
+    proxy.arm(None, 0)
+    _in_process(proxy, repo)
+    moves = [n for n, m, p in proxy.log if m == "PUT" and p.endswith("/manifests/a1")]
+    repo, digests, needed = _seed(pusher)
+    names = [f"{proxy.host}/{repo}:{t}" for t in SELECTED]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLI, "delete", "--json", "--plain-http", *names],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    proxy.arm(fault, moves[0], child.pid)
+    out, err = child.communicate(b"go\n", timeout=60)
+    assert child.returncode == code, err
+    report = json.loads(out)
+    assert fault.upper() in (report["stopped"] or "").upper() or fault == "sigint"
+    assert {n["tag"] for n in report["not_done"]} == {"a1", "b", "c"}
+    assert all("the run stopped" in n["reason"] for n in report["not_done"])
+    assert report["plans"] == []  # a1 was put back, so nothing was deleted
+    found = _head(registry_open, repo, "a1")
+    assert found is not None and found[0] == digests["a1"]
+    _check(registry_open, repo, digests, needed, done=False)

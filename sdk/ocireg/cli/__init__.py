@@ -108,15 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(args.verbose)
     from .. import errors
+    from ._signals import exit_code_for_interrupt, signals_interrupt
 
     try:
         from ._commands import run
 
-        result: int = run(args)
+        with signals_interrupt():
+            result: int = run(args)
         return result
-    except KeyboardInterrupt:
-        print("ocireg: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print(f"ocireg: {str(exc) or 'interrupted'}", file=sys.stderr)
+        return exit_code_for_interrupt(exc)
     except errors.OciregError as exc:
         return _fail(args, str(exc), exit_code_for(exc))
     except UsageError as exc:

@@ -5,11 +5,75 @@ retention policy selects), never a manifest a remaining tag needs. The rules are
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..deletion import BatchResult
 from ..errors import NotFoundError, OciregError
 from ..reference import Reference
 from ._common import emit, make_client, plain, usage_error
+from ._signals import exit_code_for_interrupt
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..deletion import BatchPlan, DeletePlan
+
+
+class Report:
+    """What ``delete``/``prune`` did (or would do): kept up to date as the run goes, so an
+    interrupted run still says what was done, what was not, and why."""
+
+    def __init__(self, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.plans: list[Any] = []
+        self.results: list[BatchResult] = []
+        self.recovered: list[str] = []
+        self.learnt: list[str] = []
+        self.stopped: str | None = None
+
+    def run(self, client: Client, batch: BatchPlan) -> list[DeletePlan]:
+        """Execute ``batch`` (or, dry run, take its plan); the steps done, in order."""
+        for line in batch.learnt:
+            if line not in self.learnt:
+                self.learnt.append(line)
+        if self.dry_run:
+            self.recovered.extend(p.tag for p in batch.recover if p.tag)
+            return list(batch.deletes)
+        result = BatchResult(batch)
+        self.results.append(result)
+        client.execute_plan(batch, result=result)
+        return result.deleted
+
+    def not_done(self) -> list[dict[str, Any]]:
+        return [n.to_dict() for r in self.results for n in r.not_done]
+
+    def data(self, **extra: Any) -> dict[str, Any]:
+        recovered = self.recovered + [t for r in self.results for t in r.recovered]
+        return {
+            "dry_run": self.dry_run,
+            **extra,
+            "recovered": recovered,
+            "not_done": self.not_done(),
+            "stopped": self.stopped,
+            "learnt": self.learnt,
+        }
+
+    def lines(self) -> list[str]:
+        recovered = self.recovered + [t for r in self.results for t in r.recovered]
+        out = [f"recovered {t} (left on a placeholder by an interrupted run)" for t in recovered]
+        out += [f"not done: {n['tag']} ({n['reason']})" for n in self.not_done()]
+        if self.dry_run:
+            out += [f"learnt: {line}" for line in self.learnt]
+        if self.stopped:
+            out.append(f"stopped: {self.stopped}; the steps above are all that was done")
+        return out
+
+
+def _interrupted(
+    args: argparse.Namespace, report: Report, exc: KeyboardInterrupt, data: Any, text: Any
+) -> int:
+    report.stopped = str(exc) or "interrupted"
+    emit(args, data(), text)
+    return exit_code_for_interrupt(exc)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -21,9 +85,25 @@ def cmd_delete(args: argparse.Namespace) -> int:
         if ref.tag is not None and ref.digest is None:
             groups.setdefault(ref.repository, []).append(ref)
     done: dict[str, Any] = {}
+    report = Report(args.dry_run)
+    plans: list[Any] = []
+
+    def text() -> list[str]:
+        verb = "would" if args.dry_run else "did"
+        return [
+            f"{p.get('ref') or p.get('reference')}: {verb} {p.get('action')}"
+            + (f" ({p['reason']})" if p.get("reason") else "")
+            for p in plans
+        ] + report.lines()
+
+    def data() -> dict[str, Any]:
+        return report.data(plans=plans)
+
     with make_client(args, sorted({r.domain for r in refs})) as client:
         batches = [
-            client.plan_tag_deletes(group[0], [r.tag for r in group if r.tag])
+            client.plan_tag_deletes(
+                group[0], [r.tag for r in group if r.tag], probe=not args.no_probe
+            )
             for group in groups.values()
         ]
         for batch in batches:
@@ -35,25 +115,18 @@ def cmd_delete(args: argparse.Namespace) -> int:
                     operation="delete",
                     registry=batch.repository.domain,
                 )
-        for batch in batches:
-            steps = batch.deletes if args.dry_run else client.execute_plan(batch).deleted
-            done.update((str(p.ref), plain(p)) for p in steps)
-        plans = []
-        for ref in refs:
-            if str(ref) in done:
-                plans.append(done[str(ref)])
-            else:
-                plans.append(plain(client.delete_tag(ref, force=args.force, dry_run=args.dry_run)))
-
-    def text() -> list[str]:
-        verb = "would" if args.dry_run else "did"
-        return [
-            f"{p.get('ref') or p.get('reference')}: {verb} {p.get('action')}"
-            + (f" ({p['reason']})" if p.get("reason") else "")
-            for p in plans
-        ]
-
-    emit(args, {"dry_run": args.dry_run, "plans": plans}, text)
+        try:
+            for batch in batches:
+                for step in report.run(client, batch):
+                    plans.append(plain(step))
+                    done[str(step.ref)] = plans[-1]
+            for ref in refs:
+                if ref.tag is None or ref.digest is not None:
+                    step = client.delete_tag(ref, force=args.force, dry_run=args.dry_run)
+                    plans.append(plain(step))
+        except KeyboardInterrupt as exc:
+            return _interrupted(args, report, exc, data, text)
+    emit(args, data(), text)
     return 0
 
 
@@ -73,23 +146,42 @@ def cmd_prune(args: argparse.Namespace) -> int:
                 keep_latest=args.keep_latest,
                 older_than=older,
             )
-            batch = client.plan_tag_deletes(ref, selection.delete_tags, graph=graph)
-            steps = batch.deletes if args.dry_run else client.execute_plan(batch).deleted
-            by_tag = {p.tag: plain(p) for p in steps}
-            plans = [by_tag[info.tag] for info in selection.delete if info.tag in by_tag]
+            batch = client.plan_tag_deletes(
+                ref, selection.delete_tags, graph=graph, probe=not args.no_probe
+            )
+            kept = [
+                {"tag": info.tag, "digest": info.digest, "reason": why}
+                for info, why in selection.keep
+            ]
+            report = Report(args.dry_run)
+            steps: list[DeletePlan] = []
+
+            def data() -> dict[str, Any]:
+                by_tag = {p.tag: plain(p) for p in steps}
+                plans = [by_tag[info.tag] for info in selection.delete if info.tag in by_tag]
+                return report.data(repository=ref.repository, deleted=plans, kept=kept)
+
+            def text() -> list[str]:
+                verb = "would delete" if args.dry_run else "deleted"
+                return (
+                    [f"{verb} {p.tag}" for p in steps]
+                    + [f"kept {k['tag']} ({k['reason']})" for k in kept]
+                    + report.lines()
+                )
+
+            if args.dry_run:
+                steps = report.run(client, batch)
+            else:
+                result = BatchResult(batch)
+                report.results.append(result)
+                steps = result.deleted  # filled as the run goes, also when interrupted
+                try:
+                    client.execute_plan(batch, result=result)
+                except KeyboardInterrupt as exc:
+                    return _interrupted(args, report, exc, data, text)
     except ValueError as exc:
         if isinstance(exc, OciregError):
             raise
         usage_error(str(exc))
-    kept = [{"tag": info.tag, "digest": info.digest, "reason": why} for info, why in selection.keep]
-    data = {"repository": ref.repository, "dry_run": args.dry_run, "deleted": plans, "kept": kept}
-    verb = "would delete" if args.dry_run else "deleted"
-    emit(
-        args,
-        data,
-        lambda: (
-            [f"{verb} {info.tag}" for info in selection.delete]
-            + [f"kept {k['tag']} ({k['reason']})" for k in kept]
-        ),
-    )
+    emit(args, data(), text)
     return 0

@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("references", nargs="+", metavar="REF")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--force", action="store_true", help="delete by digest what tags still use")
+    p.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="do not probe what the registry allows (assume deletes enabled, no DELETE by tag)",
+    )
 
     p = _sub(add, "prune", "delete the tags a retention policy selects", c)
     p.add_argument("repository")
@@ -171,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than", metavar="AGE", help="e.g. 30d, 12h, 2w")
     p.add_argument("--keep-latest", type=int, metavar="N", help="protect the N newest images")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="do not probe what the registry allows (assume deletes enabled, no DELETE by tag)",
+    )
 
     p = _sub(add, "referrers", "list signatures, SBOMs and other referrers", c)
     p.add_argument("reference")
