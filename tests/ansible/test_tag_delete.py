@@ -320,3 +320,65 @@ def test_delete_referrers(registry_open: Registry, playbook: PlaybookRunner) -> 
     assert pusher.tags(repo) == sorted(
         ["third-alias", fallback_tag(second.digest), fallback_tag(third.digest)]
     )
+
+
+def test_a_failure_half_way_reports_what_was_done(
+    registry_open: Registry, playbook: PlaybookRunner
+) -> None:
+    """A 500 on the last step (moving ``c`` to a placeholder): the task fails, and says what
+    it deleted before, which step was not done and why; ``c`` is back on its image. Check
+    mode shows how the plan learnt what the registry allows, or that it did not probe."""
+    from tests.fixtures.faultproxy import fault_proxy
+
+    pusher = Pusher(registry_open)
+    host, port = registry_open.host.rsplit(":", 1)
+
+    def seed() -> tuple[str, dict[str, Pushed]]:
+        repo = _repo("half")
+        a = pusher.image(repo, "a1", layers=1, layer_size=32)
+        pusher.tag(a, "a2")
+        b = pusher.image(repo, "b", layers=1, layer_size=32)
+        index = pusher.index(repo, "idx")
+        pusher.tag(index.children[0], "c")
+        return repo, {"a": a, "b": b, "c": index.children[0]}
+
+    with fault_proxy(host, int(port)) as proxy:
+        delete = {"tags": ["a1", "b", "c"], "plain_http": True}
+        clean, _ = seed()
+        proxy.arm(None, 0)
+        playbook(
+            [task("registry_tag_delete", "clean", repository=f"{proxy.host}/{clean}", **delete)],
+            save=["clean"],
+            name="clean",
+        )
+        moves = [n for n, m, p in proxy.log if m == "PUT" and p.endswith("/manifests/c")]
+        repo, pushed = seed()
+        name = f"{proxy.host}/{repo}"
+        proxy.arm(None, 0)
+        checks = playbook(
+            [
+                task("registry_tag_delete", "plan", repository=name, check_mode=True, **delete),
+                task("registry_tag_delete", "blind", repository=name, check_mode=True,
+                     probe=False, **delete),
+            ],
+            save=["plan", "blind"],
+            name="checks",
+        )  # fmt: skip
+        proxy.arm("500", moves[0])
+        run = playbook(
+            [task("registry_tag_delete", "real", repository=name, **delete)],
+            save=["real"],
+            name="faulted",
+            expect_rc=2,
+        )
+    assert "DIGEST_INVALID" in " ".join(checks["plan"]["learnt"])
+    assert checks["blind"]["learnt"][0].startswith("not probed")
+    assert checks["plan"]["deleted"] == ["a1", "b", "c"]
+    real = run["real"]
+    assert real["failed"] is True and real["http_status"] == 500
+    assert real["deleted"] == ["a1", "b"]
+    assert [n["tag"] for n in real["not_done"]] == ["c"]
+    assert "the run stopped" in real["not_done"][0]["reason"]
+    assert "RegistryError" in real["stopped"]
+    assert pusher.tags(repo) == ["a2", "c", "idx"]
+    assert pusher.exists(repo, "c") and pusher.exists(repo, pushed["c"].digest)

@@ -134,7 +134,7 @@ class TagDeletion(object):
 
     # -- planning ----------------------------------------------------------------------
 
-    def plan(self, chosen, shared_digest, delete_referrers):
+    def plan(self, chosen, shared_digest, delete_referrers, probe=True):
         """Plan every chosen tag with the SDK.
 
         Returns ``None``, or the SDK's exception saying why the plan cannot be carried out
@@ -144,7 +144,7 @@ class TagDeletion(object):
         """
         batch = self.client.plan_tag_deletes(
             self.repo, chosen, shared_digest=shared_digest,
-            delete_referrers=delete_referrers, graph=self._graph() if chosen else None,
+            delete_referrers=delete_referrers, graph=self._graph() if chosen else None, probe=probe,
         )
         self.batch = batch
         self.not_found.extend(t for t in batch.not_found if t not in self.not_found)
@@ -171,12 +171,16 @@ class TagDeletion(object):
     # -- results -------------------------------------------------------------------------
 
     def result(self):
+        batch = self.batch
         return dict(
             deleted=sorted(self.order),
             skipped=self.skipped,
             not_found=sorted(self.not_found),
             deleted_manifests=sorted(self.removed),
             deleted_referrers=self.referrers,
+            recovered=sorted(step.tag for step in batch.recover) if batch is not None else [],
+            not_done=[],
+            learnt=list(batch.learnt) if batch is not None else [],
         )
 
     def diff(self):
@@ -192,7 +196,7 @@ class TagDeletion(object):
         """Delete in the planned order; ``progress`` (a result dict) says what was done,
         also when a failure stops the run half-way."""
         done = BatchResult(self.batch)
-        progress.update(deleted=[], deleted_manifests=[], deleted_referrers=[])
+        progress.update(deleted=[], deleted_manifests=[], deleted_referrers=[], recovered=[])
         try:
             self.client.execute_plan(self.batch, result=done)
         finally:
@@ -204,5 +208,9 @@ class TagDeletion(object):
                 deleted_manifests=sorted(done.deleted_manifests),
                 deleted_referrers=[referrer.to_dict() for referrer in done.deleted_referrers],
                 not_found=sorted(self.not_found),
+                recovered=sorted(done.recovered),
+                not_done=[item.to_dict() for item in done.not_done],
             )
+            if done.stopped:
+                progress["stopped"] = done.stopped
         return progress

@@ -117,6 +117,16 @@ options:
         referrers fallback tag. Referrers of manifests that stay are never touched.
     type: bool
     default: false
+  probe:
+    description:
+      - Whether to learn what the registry allows before planning, by deleting names that do
+        not exist (a random digest, and a tag for registries that delete tags by name). Such
+        probes change nothing anyone can see; RV(learnt) says what they answered.
+      - With V(false), deletes are assumed enabled and deleting a tag by name unsupported
+        (the behaviour of the CNCF distribution registry), for callers that know their registry
+        or whose credentials may not probe.
+    type: bool
+    default: true
 seealso:
   - module: ocireg.registry.registry_tag_info
   - module: ocireg.registry.registry_manifest_info
@@ -238,6 +248,50 @@ deleted_referrers:
       description: The referrer's artifact type.
       type: str
       sample: application/vnd.dev.cosign.artifact.sig.v1+json
+recovered:
+  description:
+    - Tags an interrupted earlier run (killed while a tag was moved to a placeholder manifest)
+      had left on a placeholder, whose removal this task finished. Every run in a repository
+      finishes them, whatever it was asked to delete. In check mode, what would be finished.
+  returned: always
+  type: list
+  elements: str
+  sample: [old-build]
+not_done:
+  description:
+    - Planned steps that were not carried out, each with the reason, because execution
+      re-checked them against the repository and their premise no longer held (the tag moved
+      to another image, a tag pushed since the plan needs the image), or because the run
+      stopped (an error, a signal) before them. Filled on failure too.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: The tag.
+      type: str
+      sample: b1
+    digest:
+      description: The digest the plan had for it.
+      type: str
+      sample: sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b
+    reason:
+      description: Why it was not done.
+      type: str
+      sample: b1 now points at sha256:0b4d..., not the planned sha256:6c3c...; left alone
+stopped:
+  description: Why the run stopped before its end (the error, or the signal), when it did.
+  returned: when the run stopped early
+  type: str
+  sample: "RegistryError: DELETE manifest 127.0.0.1:5000/team/app@sha256:...: 500 UNKNOWN"
+learnt:
+  description:
+    - How the plan learnt what the registry allows (the probes' answers, or that probing was
+      skipped with O(probe=false)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["deletes are enabled: a DELETE of a random digest in team/app answered 404 MANIFEST_UNKNOWN"]
 diff:
   description: The repository's tags before and after.
   returned: in diff mode
@@ -298,6 +352,7 @@ def main():
             older_than=dict(type="str"),
             shared_digest=dict(type="str", default="untag", choices=["untag", "skip", "fail"]),
             delete_referrers=dict(type="bool", default=False),
+            probe=dict(type="bool", default=True),
         ),
         mutually_exclusive=[["tags", option] for option in SELECTION],
         required_one_of=[["tags"] + SELECTION],
@@ -314,6 +369,9 @@ def main():
         not_found=[],
         deleted_manifests=[],
         deleted_referrers=[],
+        recovered=[],
+        not_done=[],
+        learnt=[],
     )
     with sdk_errors(module, result):
         with make_client(module, repo) as client:
@@ -325,7 +383,7 @@ def main():
                 chosen = job.choose_selection(
                     params["patterns"], params["excludes"], params["keep_latest"], params["older_than"]
                 )
-            error = job.plan(chosen, params["shared_digest"], params["delete_referrers"])
+            error = job.plan(chosen, params["shared_digest"], params["delete_referrers"], params["probe"])
             if error is not None:  # deletes disabled, or shared_digest=fail: nothing changed
                 if isinstance(error, SharedDigestError):
                     result.update(job.result())
@@ -341,7 +399,7 @@ def main():
             if not module.check_mode:
                 job.execute(result)
                 result.update(not_found=sorted(job.not_found))
-            result["changed"] = bool(result["deleted"] or result["deleted_referrers"])
+            result["changed"] = bool(result["deleted"] or result["deleted_referrers"] or result["recovered"])
     module.exit_json(**result)
 
 
