@@ -243,3 +243,28 @@ def test_the_cli_reports_what_an_interrupted_delete_did(
     found = _head(registry_open, repo, "a1")
     assert found is not None and found[0] == digests["a1"]
     _check(registry_open, repo, digests, needed, done=False)
+
+
+def test_a_killed_untag_is_recovered_by_the_next_run(
+    registry_open: Registry, proxy: FaultProxy
+) -> None:
+    """SIGKILL right after ``a1`` moved to a placeholder: the tag is left there, marked as
+    ours; the next run reports it as ``recovered`` and leaves no placeholder."""
+    pusher = Pusher(registry_open)
+    repo, digests, needed = _seed(pusher)
+    proxy.arm(None, 0)
+    _in_process(proxy, repo)
+    moves = [n for n, m, p in proxy.log if m == "PUT" and p.endswith("/manifests/a1")]
+    repo, digests, needed = _seed(pusher)
+    assert _in_child(proxy, repo, "sigkill", moves[0]) == -9
+    left = _head(registry_open, repo, "a1")
+    assert left is not None and PLACEHOLDER_ARTIFACT_TYPE.encode() in left[1]
+    assert f'"io.ocireg.placeholder.of":"{digests["a1"]}"'.encode() in left[1]
+    proxy.arm(None, 0)
+    with Client(load_entrypoints=False, plain_http=[proxy.host]) as client:
+        plan = client.plan_tag_deletes(f"{proxy.host}/{repo}", ["b"])  # a1 not even asked
+        assert [p.tag for p in plan.recover] == ["a1"]
+        result = client.execute_plan(plan)
+    assert result.recovered == ["a1"] and result.tags == ["b"]
+    assert _head(registry_open, repo, "a1") is None
+    _check(registry_open, repo, digests, needed, done=False)
