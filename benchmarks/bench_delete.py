@@ -20,29 +20,15 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 
 from ocireg import Client  # noqa: E402
+from tests.fixtures.clients import count_requests  # noqa: E402
 from tests.fixtures.images import Pusher  # noqa: E402
 from tests.fixtures.registry import Registry, start_registry  # noqa: E402
-
-
-def count_requests(client: Client) -> list[tuple[str, str]]:
-    calls: list[tuple[str, str]] = []
-    session = client.transport.session
-    original: Callable[..., Any] = session.request
-
-    def counting(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append((method.upper(), url))
-        return original(method, url, *args, **kwargs)
-
-    session.request = counting  # type: ignore[method-assign]
-    return calls
 
 
 def seed(registry: Registry, repo: str, n: int, k: int) -> list[str]:

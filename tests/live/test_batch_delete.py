@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from ocireg.deletion import preview as plan_preview
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
 from ocireg.referrers import fallback_tag
 from tests.conftest import RegistryFactory
-from tests.fixtures.clients import client_for, pull_everything
+from tests.fixtures.clients import client_for, count_requests, pull_everything
 from tests.fixtures.images import OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
 from tests.live.test_delete import _FakeRegistry, _tiny_manifest
@@ -278,20 +277,6 @@ def test_a_tagged_referrer_leaves_its_subjects_list(registry: Registry, client: 
 # -- what the batch is for -------------------------------------------------------------------
 
 
-def _count_requests(client: Client) -> list[tuple[str, str]]:
-    """Record every request the client's session sends (token requests included)."""
-    calls: list[tuple[str, str]] = []
-    session = client.transport.session
-    original: Callable[..., Any] = session.request
-
-    def counting(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append((method.upper(), url))
-        return original(method, url, *args, **kwargs)
-
-    session.request = counting  # type: ignore[method-assign]
-    return calls
-
-
 def test_ten_of_fifty_tags_read_the_graph_once(registry: Registry, client: Client) -> None:
     """50 tags: 39 images, 10 aliases, one index. Deleting 5 aliases (untag) and 5 lone
     tags (by digest) sends about one HEAD per tag plus a few, not 10 x 50."""
@@ -305,7 +290,7 @@ def test_ten_of_fifty_tags_read_the_graph_once(registry: Registry, client: Clien
     assert len(pusher.tags(repo)) == 50
     chosen = [f"alias{i}" for i in range(5)] + [f"t{i:02}" for i in range(30, 35)]
 
-    calls = _count_requests(client)
+    calls = count_requests(client)
     plan = client.plan_tag_deletes(name, chosen)
     planning = list(calls)
     result = client.execute_plan(plan)

@@ -118,14 +118,15 @@ def cmd_delete(args: argparse.Namespace) -> int:
         try:
             for batch in batches:
                 for step in report.run(client, batch):
-                    plans.append(plain(step))
-                    done[str(step.ref)] = plans[-1]
+                    done[str(step.ref)] = plain(step)
             for ref in refs:
                 if ref.tag is None or ref.digest is not None:
                     step = client.delete_tag(ref, force=args.force, dry_run=args.dry_run)
-                    plans.append(plain(step))
+                    done[str(ref)] = plain(step)
         except KeyboardInterrupt as exc:
+            plans[:] = [done[str(r)] for r in refs if str(r) in done]
             return _interrupted(args, report, exc, data, text)
+        plans[:] = [done[str(r)] for r in refs if str(r) in done]  # in the order given
     emit(args, data(), text)
     return 0
 

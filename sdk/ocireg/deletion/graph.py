@@ -24,6 +24,7 @@ from .placeholder import PLACEHOLDER_SIZES, is_placeholder
 __all__ = [
     "NOT_FOUND_RETRIES",
     "RepositoryGraph",
+    "index_reach",
     "repository_of",
     "snapshot",
 ]
@@ -79,22 +80,7 @@ class RepositoryGraph:
         """Every digest the index ``digest`` lists, directly or through nested indexes."""
         found = self._reach.get(digest)
         if found is None:
-            seen: set[str] = set()
-            out: set[str] = set()
-            stack = [digest]
-            while stack:
-                d = stack.pop()
-                if d in seen:
-                    continue
-                seen.add(d)
-                index = self.manifests.get(d)
-                if not isinstance(index, ImageIndex):
-                    continue
-                out.update(c.digest for c in index.manifests)
-                stack.extend(
-                    c.digest for c in index.manifests if is_index(c.media_type) or not c.media_type
-                )
-            found = self._reach[digest] = frozenset(out)
+            found = self._reach[digest] = index_reach(digest, self.manifests.get)
         return found
 
     def needers(
@@ -113,6 +99,30 @@ class RepositoryGraph:
             )
         )
         return shared, reached
+
+
+def index_reach(root: str, manifest_of: Callable[[str], Manifest | None]) -> frozenset[str]:
+    """Every digest the index ``root`` lists, directly or through nested indexes (children
+    whose media type is an index's, a generic one, or missing); ``manifest_of`` gives a
+    manifest by digest (``None``: unknown, it lists nothing)."""
+    seen: set[str] = set()
+    out: set[str] = set()
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        index = manifest_of(d)
+        if not isinstance(index, ImageIndex):
+            continue
+        out.update(c.digest for c in index.manifests)
+        stack.extend(
+            c.digest
+            for c in index.manifests
+            if not c.media_type or is_index(c.media_type) or is_generic(c.media_type)
+        )
+    return frozenset(out)
 
 
 def repository_of(ref: Reference) -> Reference:

@@ -23,10 +23,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import NotFoundError
-from ..manifests import ImageIndex
-from ..mediatypes import is_generic, is_index
 from ..remote import Remote
-from .graph import snapshot
+from .graph import index_reach, snapshot
 from .plan import decide, plan_tag_deletes
 from .probe import by_digest
 from .records import BatchPlan, DeletePlan, NotDone
@@ -141,26 +139,8 @@ class StepCheck:
 
     def reaches(self, root: str, digest: str) -> bool:
         """Whether the manifest ``root`` is an index that lists ``digest``, at any depth."""
-        seen: set[str] = set()
-        stack = [root]
-        while stack:
-            d = stack.pop()
-            if d in seen:
-                continue
-            seen.add(d)
-            manifest = self.remote.get_manifest(by_digest(self.repo, d))
-            if not isinstance(manifest, ImageIndex):
-                continue
-            for child in manifest.manifests:
-                if child.digest == digest:
-                    return True
-                if (
-                    is_index(child.media_type)
-                    or is_generic(child.media_type)
-                    or not child.media_type
-                ):
-                    stack.append(child.digest)
-        return False
+        fetch = self.remote.get_manifest
+        return digest in index_reach(root, lambda d: fetch(by_digest(self.repo, d)))
 
     def before_delete_digest(self, step: DeletePlan) -> DeletePlan:
         """The step to run: itself, or an ``untag`` when a tag the run did not know now
