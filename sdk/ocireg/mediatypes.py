@@ -25,6 +25,7 @@ __all__ = [
     "GENERIC_CONTENT_TYPES",
     "IMAGE_MANIFEST_TYPES",
     "INDEX_TYPES",
+    "OCI_ARTIFACT_MANIFEST",
     "OCI_CONFIG",
     "OCI_EMPTY",
     "OCI_INDEX",
@@ -48,6 +49,8 @@ __all__ = [
 BLOB_MEDIA_TYPE = "application/octet-stream"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+#: The withdrawn OCI artifact manifest (image-spec 1.1 release candidates): read only.
+OCI_ARTIFACT_MANIFEST = "application/vnd.oci.artifact.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"

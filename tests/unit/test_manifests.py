@@ -309,6 +309,7 @@ def test_accept_header_lists_every_type_schema1_last(registry: HandlerRegistry) 
             mt.OCI_MANIFEST,
             mt.DOCKER_MANIFEST_LIST,
             mt.DOCKER_MANIFEST,
+            mt.OCI_ARTIFACT_MANIFEST,
             mt.DOCKER_SCHEMA1_SIGNED + ";q=0.5",
             mt.DOCKER_SCHEMA1 + ";q=0.5",
         ]
@@ -331,7 +332,7 @@ class VendorHandler:
 def test_plugin_types_come_before_schema1_and_are_dispatched() -> None:
     registry = HandlerRegistry([*builtin_handlers(), VendorHandler])
     types = registry.media_types
-    assert types.index("application/vnd.example.thing.v1+json") == 4
+    assert types.index("application/vnd.example.thing.v1+json") == 5
     assert types[-2:] == (mt.DOCKER_SCHEMA1_SIGNED, mt.DOCKER_SCHEMA1)
     raw = body(oci_manifest(mediaType="application/vnd.example.thing.v1+json"))
     m = registry.parse(raw, None)

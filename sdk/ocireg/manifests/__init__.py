@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from .artifact import ArtifactManifest, ArtifactManifestHandler
 from .base import Manifest, ManifestHandler
 from .descriptor import EMPTY_BLOB, EMPTY_DESCRIPTOR, Descriptor
 from .docker import DockerManifestHandler, DockerManifestListHandler
@@ -28,6 +29,8 @@ from .schema1 import Schema1Handler, Schema1Manifest, schema1_payload
 __all__ = [
     "EMPTY_BLOB",
     "EMPTY_DESCRIPTOR",
+    "ArtifactManifest",
+    "ArtifactManifestHandler",
     "Descriptor",
     "DockerManifestHandler",
     "DockerManifestListHandler",

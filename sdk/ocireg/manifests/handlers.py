@@ -36,6 +36,7 @@ from ..mediatypes import (
     strip_params,
 )
 from ._fields import load_object, opt_str
+from .artifact import ArtifactManifestHandler
 from .base import Manifest, ManifestHandler
 from .docker import DockerManifestHandler, DockerManifestListHandler
 from .oci import OciIndexHandler, OciManifestHandler
@@ -55,12 +56,14 @@ _LAST_Q = "0.5"
 
 
 def builtin_handlers() -> list[type[ManifestHandler]]:
-    """The handlers ocireg ships: OCI index and manifest, Docker list and v2, schema 1."""
+    """The handlers ocireg ships: OCI index and manifest, Docker list and v2, the withdrawn
+    OCI artifact manifest (read only), schema 1."""
     return [
         OciIndexHandler,
         OciManifestHandler,
         DockerManifestListHandler,
         DockerManifestHandler,
+        ArtifactManifestHandler,
         Schema1Handler,
     ]
 

@@ -12,7 +12,8 @@ import requests
 from ..digest import Digest
 from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
 from ..http_errors import raise_for_status, registry_errors
-from ..manifests import Descriptor, Manifest
+from ..manifests import Descriptor, Manifest, schema1_payload
+from ..mediatypes import GENERIC_CONTENT_TYPES, SCHEMA1_TYPES, strip_params
 from ..reference import Reference
 from .core import MAX_MANIFEST_SIZE, PUSH, RemoteBase, manifest_path, target
 
@@ -108,6 +109,7 @@ class ManifestCalls(RemoteBase):
             content_type = resp.headers.get("Content-Type", "")
             header_digest = resp.headers.get("Docker-Content-Digest")
         # Verify before parsing: tampered bytes are a digest error, whatever they contain.
+        covered = _covered(raw, content_type)
         for expected, source in (
             (ref.digest, "requested"),
             (header_digest, "Docker-Content-Digest"),
@@ -123,7 +125,7 @@ class ManifestCalls(RemoteBase):
             if not want.verifiable:
                 continue  # an algorithm we cannot compute
             # Hash with the digest's own algorithm: a manifest pulled by sha512 is fine.
-            computed = str(Digest.of(raw, want.algorithm))
+            computed = str(Digest.of(covered, want.algorithm))
             if computed != str(want):
                 raise DigestMismatchError(
                     f"manifest {where}: {source} digest {expected} but content is {computed}",
@@ -200,6 +202,19 @@ class ManifestCalls(RemoteBase):
                 ok=(),
             )
             raise AssertionError("unreachable")  # raise_for_status raised
+
+
+def _covered(raw: bytes, content_type: str) -> bytes:
+    """The bytes a manifest's digest covers: for a signed schema 1 manifest (served as such,
+    or under a generic type) the payload without its JWS signatures, which is what
+    ``Docker-Content-Digest`` and ``image@sha256:...`` name; for every other type ``raw``."""
+    kind = strip_params(content_type).lower()
+    if kind and kind not in SCHEMA1_TYPES and kind not in GENERIC_CONTENT_TYPES:
+        return raw
+    try:
+        return schema1_payload(raw)  # raw itself when unsigned or not schema 1 at all
+    except ManifestError:
+        return raw  # not a readable schema 1 body: its raw bytes are checked
 
 
 def _content_type(resp: requests.Response) -> str:
