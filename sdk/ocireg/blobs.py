@@ -309,6 +309,13 @@ class BlobReader:
         )
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
         self._decode = encoding not in ("", "identity")
+        if self._decode and self._size is None:
+            # Decoded bytes are counted against the expected size; without one, a small
+            # compressed body could expand without bound (a gzip bomb), so it is refused.
+            raise TransportError(
+                f"GET blob {self._where}: the registry sent it with Content-Encoding"
+                f" {encoding[:40]!r} although identity was asked, and its size is not known"
+            )
         length = resp.headers.get("Content-Length", "")
         total = int(length) if length.isdigit() else None
         if resp.status_code == 206:

@@ -183,16 +183,48 @@ def test_wrong_content_fails_and_pull_leaves_nothing(
 
 
 def test_content_encoded_body_is_decoded_and_verified(fake: HTTPServer, client: Client) -> None:
-    # We ask for identity; a server (or proxy) that compresses anyway still gives the blob.
+    # We ask for identity; a server (or proxy) that compresses anyway still gives the blob
+    # when its size is known: the decoded bytes are counted against it.
     packed = gzip.compress(BLOB)
     fake.expect_request(BLOB_PATH).respond_with_response(
         Response(packed, headers={"Content-Encoding": "gzip"})
     )
-    with client.open_blob(ref_of(fake), DIGEST) as reader:
+    with client.open_blob(ref_of(fake), DIGEST, size=len(BLOB)) as reader:
         assert reader.read() == BLOB
         assert reader.verified
     (get,) = blob_gets(fake)
     assert get.headers["Accept-Encoding"] == "identity"
+
+
+def test_content_encoded_body_of_unknown_size_is_refused(fake: HTTPServer, client: Client) -> None:
+    fake.expect_request(BLOB_PATH).respond_with_response(
+        Response(gzip.compress(BLOB), headers={"Content-Encoding": "gzip"})
+    )
+    with pytest.raises(TransportError, match=r"Content-Encoding 'gzip'.*size is not known"):
+        client.open_blob(ref_of(fake), DIGEST)
+
+
+def test_a_gzip_bomb_stops_at_the_expected_size(fake: HTTPServer, client: Client) -> None:
+    """64 KiB of gzip that would become 64 MiB: reading stops just past the 1 KiB the
+    descriptor promised, with memory to match."""
+    import tracemalloc
+
+    bomb = gzip.compress(bytes(64 << 20), compresslevel=9)
+    assert len(bomb) < 128 << 10
+    fake.expect_request(BLOB_PATH).respond_with_response(
+        Response(bomb, headers={"Content-Encoding": "gzip"})
+    )
+    tracemalloc.start()
+    try:
+        with (
+            pytest.raises(DigestMismatchError, match="more than the expected 1024 bytes"),
+            client.open_blob(ref_of(fake), DIGEST, size=1024) as reader,
+        ):
+            reader.read()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak
 
 
 def test_announced_size_other_than_descriptor_fails_before_reading(
