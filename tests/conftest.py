@@ -8,14 +8,42 @@ literals, because the passwords are random per session.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tests.fixtures.registry import REGISTRY_BIN, Mode, Registry, start_registry
 
 RegistryFactory = Callable[..., Registry]
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Tests talk to loopback only: resolving any other name (which sends a query to a name
+    server elsewhere) is a test bug, so it fails loudly instead of happening."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return _real_getaddrinfo(host, *args, **kwargs)
+    try:
+        if ipaddress.ip_address(name.strip("[]")).is_loopback:
+            return _real_getaddrinfo(host, *args, **kwargs)
+    except ValueError:
+        pass
+    raise AssertionError(f"a test tried to resolve {name!r}: tests talk to loopback only")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_resolving_outside_loopback() -> Iterator[None]:
+    socket.getaddrinfo = _loopback_only
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = _real_getaddrinfo
 
 
 def _require_registry_binary() -> None:

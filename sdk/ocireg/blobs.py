@@ -13,12 +13,10 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
-import queue
 import re
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import requests
@@ -35,6 +33,7 @@ from .errors import (
 from .http_errors import raise_for_status
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
+from .stream_io import BackgroundHasher, Release, readinto1
 
 if TYPE_CHECKING:
     from .reference import Reference
@@ -68,7 +67,6 @@ THREADED_HASH_MIN = 4 << 20
 # read timeouts); OSError, whatever else a socket raises, is added where it is caught.
 _DROPPED = (urllib3.exceptions.HTTPError, requests.RequestException, http.client.HTTPException)
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
-_Release = Callable[[bytearray], None]
 
 
 class BlobReader:
@@ -93,12 +91,15 @@ class BlobReader:
         self._verifier = DigestVerifier(Digest.parse(digest))
         self._remote, self._ref = remote, ref
         self._where = f"{ref.domain}/{ref.path}@{digest}"
+        # A sender that stays below the transport's minimum rate (or the call's deadline)
+        # ends the read with a TransportError instead of holding it for ever.
+        self._rate = remote.transport.guard(f"GET blob {self._where}")
         self._size = size
         self._pending, self._pos = b"", 0  # the chunk read() is handing out, and where
         self._skip = 0
         self._decode = self._done = False
         self._failed: OciregError | None = None
-        self._hasher: _Hasher | None = None
+        self._hasher: BackgroundHasher | None = None
         self._scratch: bytearray | None = None
         self._fast: http.client.HTTPResponse | None = None
         self._resp: requests.Response | None = None
@@ -204,7 +205,9 @@ class BlobReader:
         if fast is None or self._skip or self._resp is None:
             return None
         try:
-            data = fast.read(CHUNK_SIZE)
+            data = fast.read1(CHUNK_SIZE)  # one socket read: a trickle is seen as one
+            if fast.length == 0:
+                fast.close()  # as read() does at the end: the connection goes back to the pool
         except (*_DROPPED, OSError) as exc:
             self._resume(exc)
             return None
@@ -217,7 +220,7 @@ class BlobReader:
         self._consume(data, n, None)
         return data
 
-    def read_owned(self, buf: bytearray, release: _Release) -> int:
+    def read_owned(self, buf: bytearray, release: Release) -> int:
         """Fill ``buf`` without copying (0 at the verified end). ``release(buf)`` is called
         once it is hashed; until then the caller must not refill it. pull_blob's fast path."""
         with self._guard():
@@ -234,7 +237,7 @@ class BlobReader:
                 raise ValueError(f"read from a closed BlobReader ({self._where})")
             try:
                 if self._fast is not None:
-                    n = self._fast.readinto(view)
+                    n = readinto1(self._fast, view)
                 else:
                     data = resp.raw.read(len(view), decode_content=self._decode)
                     n = len(data)
@@ -259,9 +262,10 @@ class BlobReader:
             return 0
         return 0
 
-    def _consume(self, data: bytes | bytearray, n: int, release: _Release | None) -> None:
+    def _consume(self, data: bytes | bytearray, n: int, release: Release | None) -> None:
+        self._rate.feed(n)
         if self._hasher is None and (self._size is None or self._size > THREADED_HASH_MIN):
-            self._hasher = _Hasher(self._verifier)
+            self._hasher = BackgroundHasher(self._verifier)
             # A reader dropped without close() must not leave its thread waiting forever.
             weakref.finalize(self, self._hasher.stop)
         if self._hasher is not None:
@@ -359,43 +363,6 @@ class BlobReader:
             self._resp = self._get(self.received)
             return
         raise TransportError(f"GET blob {self._where}: {reason} after {of}; {problem}") from exc
-
-
-class _Hasher:
-    """Feeds a verifier on a worker thread through a short queue (memory stays bounded);
-    :meth:`drain` returns once everything queued is hashed, and the verifier is complete."""
-
-    def __init__(self, verifier: DigestVerifier) -> None:
-        self._verifier = verifier
-        self._queue: queue.Queue[tuple[bytes | bytearray, int, _Release | None] | None]
-        self._queue = queue.Queue(maxsize=8)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ocireg-blob-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            data, n, release = item
-            if self._error is None:  # after a failure keep consuming, so put() never blocks
-                try:
-                    self._verifier.update(memoryview(data)[:n])
-                except BaseException as exc:  # pragma: no cover - hashlib does not fail
-                    self._error = exc
-            if release is not None and isinstance(data, bytearray):
-                release(data)
-
-    def update(self, data: bytes | bytearray, n: int, release: _Release | None) -> None:
-        self._queue.put((data, n, release))
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-
-    def drain(self) -> None:
-        self.stop()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 # -- module functions ----------------------------------------------------------------------

@@ -8,6 +8,9 @@ from typing import Any
 
 import requests
 
+from .errors import OciregError
+from .limits import read_bounded
+
 __all__ = ["DRAIN_LIMIT", "ReplayableBody", "discard"]
 
 #: Bodies up to this size are read before a response is dropped, to keep its connection.
@@ -39,10 +42,11 @@ class ReplayableBody:
 
 def discard(resp: requests.Response) -> None:
     """Close a response we will not use; a small body is read first so that closing it
-    returns the connection to the pool instead of dropping it."""
+    returns the connection to the pool instead of dropping it. At most :data:`DRAIN_LIMIT`
+    bytes are read, counted after decoding (a small gzip body may inflate)."""
     length = resp.headers.get("Content-Length", "")
     small = length.isdigit() and int(length) <= DRAIN_LIMIT
     if small and not getattr(resp, "_content_consumed", True):
-        with contextlib.suppress(requests.RequestException):
-            _ = resp.content
+        with contextlib.suppress(requests.RequestException, OciregError):
+            read_bounded(resp, DRAIN_LIMIT, "discarded response", truncate=True)
     resp.close()

@@ -19,6 +19,7 @@ import pluggy
 from . import blobs, copy, deletion, download, images, referrers, upload
 from .auth.credentials import Credentials
 from .auth.keychain import Keychain
+from .auth.realm import Resolver, system_resolver
 from .blobs import BlobReader
 from .builtin.explicit import ExplicitCredentials
 from .copy import CopyResult
@@ -56,7 +57,8 @@ class Client:
         ``environment``, ``docker-config``, ``containers-auth``, ``manifest-handlers``).
     :param docker_config: the docker config directory (default ``$DOCKER_CONFIG`` or
         ``~/.docker``).
-    :param insecure_registries: hosts spoken to over plain http or unverified TLS.
+    :param insecure_registries: hosts spoken to with unverified TLS, falling back to plain
+        http when TLS fails (docker's ``insecure-registries``).
     :param plain_http: hosts spoken to over plain http only, never TLS; credentials may be
         sent to them in clear (the caller chose it).
     :param ca_cert: a CA bundle (PEM path) to verify registries with.
@@ -65,6 +67,16 @@ class Client:
     :param timeout: seconds, or ``(connect, read)``.
     :param max_workers: concurrency for independent requests (HEADs, blob copies).
     :param session: a ``requests.Session`` to use instead of a new pooled one.
+    :param max_retry_wait: the longest ``Retry-After`` wait honoured (seconds); a registry
+        asking for more gets a :class:`TooManyRequestsError` saying so.
+    :param retry_budget: the most one call sleeps between retries, in all (seconds).
+    :param speed_limit: bytes per second a response body must keep up, measured over
+        ``speed_time`` seconds (curl's ``--speed-limit``/``--speed-time``); 0 turns it off.
+    :param deadline: seconds one call may take, its body included (None: no deadline).
+    :param allow_private_realms: accept token realms on loopback or private addresses for a
+        registry that is not on one (link-local realms are refused always).
+    :param resolver: looks up realm host names (``socket.getaddrinfo``'s signature), to
+        check the addresses a token request would go to.
     """
 
     def __init__(
@@ -85,6 +97,13 @@ class Client:
         max_workers: int = 8,
         max_retries: int = 4,
         session: requests.Session | None = None,
+        max_retry_wait: float = 60.0,
+        retry_budget: float = 120.0,
+        speed_limit: int = 1024,
+        speed_time: float = 30.0,
+        deadline: float | None = None,
+        allow_private_realms: bool = False,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.plugin_manager: pluggy.PluginManager = get_plugin_manager(
             plugins=plugins,
@@ -109,6 +128,13 @@ class Client:
             timeout=timeout,
             max_retries=max_retries,
             pool_size=max(16, self.max_workers * 2),
+            max_retry_wait=max_retry_wait,
+            retry_budget=retry_budget,
+            speed_limit=speed_limit,
+            speed_time=speed_time,
+            deadline=deadline,
+            allow_private_realms=allow_private_realms,
+            resolver=resolver,
         )
         #: The wire layer every operation goes through (public: plugins may use it too).
         self.remote = Remote(self.transport, self.handlers, max_workers=self.max_workers)
@@ -202,17 +228,30 @@ class Client:
     def pull_blob(
         self,
         repository: RefLike,
-        digest: str | Digest,
-        dest: str | os.PathLike[str],
+        digest: str | Digest | Descriptor,
+        dest: str | os.PathLike[str] | BinaryIO,
         *,
+        size: int | None = None,
+        force: bool = False,
+        fsync: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> Descriptor:
-        """Download a blob to ``dest``, verified; nothing is left at ``dest`` on failure.
+        """Download a blob to ``dest``, verified, stopping at its size (from a descriptor,
+        ``size``, or a HEAD). A regular file is replaced only once every byte is verified;
+        a device, FIFO or file object is written to as the bytes come; a symlink is refused
+        unless ``force`` (see :mod:`ocireg.download`).
 
         ``progress``: a ``Callable[[int], None]`` given the bytes just written.
         """
         return download.pull_blob(
-            self.remote, _ref(repository), str(digest), dest, progress=progress
+            self.remote,
+            _ref(repository),
+            digest if isinstance(digest, Descriptor) else str(digest),
+            dest,
+            size=size,
+            force=force,
+            fsync=fsync,
+            progress=progress,
         )
 
     def push_blob(

@@ -4,14 +4,19 @@
 (distribution spec, "Error Codes"), into the matching exception of the tree in
 :mod:`ocireg.errors`; :func:`registry_errors` reads that body, bounded in size since it comes
 from an untrusted server. :func:`describe_request_error` and :func:`is_transient` say what a
-failed connection was, and whether trying again may help.
+failed connection was, and whether trying again may help. :func:`note_response` attaches a
+remark (why the transport stopped retrying) that :func:`raise_for_status` adds to its message,
+and :func:`observe` logs a registry's ``Warning`` headers and keeps its rate-limit headers.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import re
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,29 +33,37 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
+from .limits import SMALL_BODY_LIMIT, read_bounded
 
 __all__ = [
     "describe_request_error",
     "is_transient",
+    "note_response",
+    "observe",
     "raise_for_status",
     "registry_errors",
     "retry_after",
 ]
 
-_MAX_ERROR_BODY = 64 * 1024
+log = logging.getLogger("ocireg.http")
+warn_log = logging.getLogger("ocireg")
+#: ``Warning: 299 <agent> "<text>"`` (RFC 7234 section 5.5); several may share one header.
+_WARNING = re.compile(r'(?:^|,)\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+_NOTES: weakref.WeakKeyDictionary[requests.Response, str] = weakref.WeakKeyDictionary()
+
+
+def note_response(resp: requests.Response, remark: str) -> None:
+    """Attach ``remark`` to ``resp``; :func:`raise_for_status` appends it to its message."""
+    _NOTES[resp] = remark
 
 
 def registry_errors(resp: requests.Response) -> tuple[RegistryErrorDetail, ...]:
-    """The ``{"errors": [...]}`` list of an error response, tolerating anything else."""
+    """The ``{"errors": [...]}`` list of an error response, tolerating anything else. At most
+    64 KiB of the body is read (decoded), through the transport's rate guard."""
     try:
-        length = resp.headers.get("Content-Length", "")
-        small = length.isdigit() and int(length) <= _MAX_ERROR_BODY
-        if getattr(resp, "_content_consumed", True) or small:
-            raw = resp.content[:_MAX_ERROR_BODY]
-        else:  # a streamed error response: read no more than an error body can sensibly be
-            raw = next(resp.iter_content(_MAX_ERROR_BODY), b"")
+        raw = read_bounded(resp, SMALL_BODY_LIMIT, "error body", truncate=True)
         body = json.loads(raw)
-    except (ValueError, requests.RequestException):
+    except (ValueError, RecursionError, requests.RequestException, TransportError):
         return ()
     items = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(items, list):
@@ -92,6 +105,9 @@ def raise_for_status(
     resp.close()
     codes = "; ".join(f"{d.code}: {d.message}" if d.message else d.code for d in details)
     message = f"{operation} {registry}/{target}: {status}" + (f" {codes}" if codes else "")
+    remark = _NOTES.get(resp)
+    if remark:
+        message += f" {remark}"
     kwargs: dict[str, Any] = {
         "status": status,
         "errors": details,
@@ -153,3 +169,28 @@ def describe_request_error(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "connection failed"
     return type(exc).__name__
+
+
+def observe(
+    registry: str,
+    resp: requests.Response,
+    warned: set[str],
+    rate_limits: dict[str, dict[str, str]],
+) -> None:
+    """Log each distinct ``Warning: 299`` text once (``warned`` remembers them) and keep the
+    Docker Hub style ``RateLimit-*`` headers in ``rate_limits[registry]``."""
+    headers = resp.headers
+    warning = headers.get("Warning")
+    if warning:
+        for match in _WARNING.finditer(warning[:SMALL_BODY_LIMIT]):
+            text = re.sub(r"\\(.)", r"\1", match.group(1))
+            if text not in warned and len(warned) < 100:
+                warned.add(text)
+                warn_log.warning("registry %s: %s", registry, text)
+    # One look at all the names first: most responses have no rate-limit headers.
+    if "ratelimit-" not in " ".join(headers).lower():
+        return
+    limits = {k: v for k, v in headers.items() if k.lower().startswith("ratelimit-")}
+    if limits:
+        rate_limits[registry] = limits
+        log.debug("rate limit at %s: %s", registry, limits)

@@ -12,14 +12,20 @@ implementations before the plain ones and ``trylast`` ones after them; within a 
 calls the last registered first, except among ``trylast`` ones, where the first registered
 goes first. The manager registers so that the answer comes in this order::
 
-    explicit (given to the Client) > environment > docker-config > containers-auth
+    explicit (given to the Client) > environment (OCIREG_<HOST>_*, DOCKER_AUTH_CONFIG)
+    > docker-config > containers-auth
     > plugins passed to the Client, in the order given
     > installed plugins (entry points), in a fixed order (by name)
+    > environment-generic (OCIREG_USERNAME/_PASSWORD, OCIREG_TOKEN: no registry named)
 
-The built-ins are all ``tryfirst`` and registered last, so a plugin's ``tryfirst`` moves it
-ahead of the other plugins but never ahead of the built-ins; ``trylast`` moves it behind the
-plain plugins. Within each of these groups, the plugins passed to the Client come before
-the installed ones. To put a plugin before a built-in source, block that built-in.
+The built-ins of :data:`CREDENTIAL_ORDER` are ``tryfirst`` and registered last, so a
+plugin's ``tryfirst`` moves it ahead of the other plugins but never ahead of them;
+``trylast`` moves it behind the plain plugins. Within each of these groups, the plugins
+passed to the Client come before the installed ones. To put a plugin before a built-in
+source, block that built-in. The built-ins of :data:`CREDENTIAL_LAST` are ``trylast`` and
+registered after every plugin: variables that name no registry would go to every registry,
+so they answer only where no source that knows the host did. Blocking ``environment``
+blocks ``environment-generic`` too (no credential comes from the environment then).
 
 A plugin answers only for the hosts it recognises and returns None otherwise.
 """
@@ -37,10 +43,14 @@ from . import hookspecs
 from .errors import PluginError
 
 ENTRY_POINT_GROUP = "ocireg"
-#: The built-in credential providers, in the order they are asked.
+#: The built-in credential providers asked before any plugin, in the order they are asked.
 CREDENTIAL_ORDER = ("explicit", "environment", "docker-config", "containers-auth")
+#: The built-in credential providers asked after every plugin, in the order they are asked.
+CREDENTIAL_LAST = ("environment-generic",)
 #: Every built-in plugin name (blockable like any other).
-BUILTIN_NAMES = (*CREDENTIAL_ORDER, "manifest-handlers")
+BUILTIN_NAMES = (*CREDENTIAL_ORDER, *CREDENTIAL_LAST, "manifest-handlers")
+#: Blocking the key blocks these too.
+_BLOCKED_WITH = {"environment": ("environment-generic",)}
 
 
 def get_plugin_manager(
@@ -60,18 +70,21 @@ def get_plugin_manager(
     from .builtin import manifest_handlers
     from .builtin.containers_auth import ContainersAuthProvider
     from .builtin.docker_config import DockerConfigProvider
-    from .builtin.environment import EnvironmentProvider
+    from .builtin.environment import EnvironmentProvider, GenericEnvironmentProvider
     from .builtin.explicit import ExplicitCredentialsProvider
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for blocked_name in blocked:
         pm.set_blocked(blocked_name)
+        for also in _BLOCKED_WITH.get(blocked_name, ()):
+            pm.set_blocked(also)
     builtins: dict[str, Any] = {
         "explicit": ExplicitCredentialsProvider(credentials),
         "environment": EnvironmentProvider(),
         "docker-config": DockerConfigProvider(docker_config_dir),
         "containers-auth": ContainersAuthProvider(),
+        "environment-generic": GenericEnvironmentProvider(),
         "manifest-handlers": manifest_handlers,
     }
     extra: list[tuple[Any, str | None]] = []
@@ -84,7 +97,8 @@ def get_plugin_manager(
         else:
             extra.append((plugin, plugin_name))
     # The built-in names are taken first so that no installed plugin can register under one;
-    # the built-ins are registered again at the end, to be asked first. Plugins given to the
+    # the built-ins are registered again at the end: the tryfirst ones to be asked first, the
+    # trylast ones (CREDENTIAL_LAST) to be asked last. Plugins given to the
     # Client go around the installed ones so that, in each group, they are asked before them
     # and in the order given: pluggy asks plain and tryfirst implementations last registered
     # first, but trylast ones first registered first.

@@ -55,7 +55,14 @@ from dataclasses import dataclass
 from .digest import Digest
 from .errors import InvalidDigestError, InvalidReferenceError
 
-__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "TAG_PATTERN", "Reference", "normalize_registry"]
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "DEFAULT_TAG",
+    "TAG_PATTERN",
+    "Reference",
+    "check_registry",
+    "normalize_registry",
+]
 
 DEFAULT_DOMAIN = "docker.io"
 DEFAULT_TAG = "latest"
@@ -254,6 +261,38 @@ def normalize_registry(text: str) -> str:
     if "/" in text.strip("/"):
         return text
     return Reference.parse(f"{text.rstrip('/')}/x").domain
+
+
+def check_registry(text: str) -> str:
+    """A registry argument (``host[:port]``, one trailing ``/`` allowed) as a reference's
+    domain (``index.docker.io`` -> ``docker.io``), refusing anything more than a host.
+
+    A program that names a registry must not let a path (``host/../x``), a query or
+    fragment (``host?x``, ``host#x``), user information (``user@host``: credentials go in
+    their own options) or a scheme be read as part of the host, nor let one be passed on
+    silently to the URL built from it.
+
+    :raises InvalidReferenceError: naming what is wrong.
+    """
+    if not isinstance(text, str) or not text:
+        raise InvalidReferenceError(str(text), "a registry is host[:port]; nothing was given")
+    problem = None
+    if _SCHEME.match(text):
+        problem = "give the registry as host[:port], without a scheme"
+    elif "@" in text:
+        problem = "user information ('user@') is not allowed in a registry; use -u/--username"
+    elif "?" in text or "#" in text:
+        problem = "a registry is host[:port]: no query ('?') or fragment ('#')"
+    elif "/" in text.removesuffix("/"):
+        problem = "a registry is host[:port], without a path"
+    else:
+        problem = _domain_problem(text.removesuffix("/"))
+    if problem is not None:
+        raise InvalidReferenceError(text, problem)
+    # Not normalize_registry: a single-label host (``myregistry``) is a host here, where a
+    # reference would read it as a Docker Hub namespace.
+    host = text.removesuffix("/")
+    return DEFAULT_DOMAIN if host == LEGACY_DEFAULT_DOMAIN else host
 
 
 def _split_domain(text: str) -> tuple[str, str, bool]:

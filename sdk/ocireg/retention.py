@@ -3,7 +3,12 @@
 The selection, in this order (GitLab's cleanup-policy reading, "never fewer than N"):
 
 1. **Candidates**: tags matching any of ``patterns`` (all tags when none is given) and none of
-   ``excludes``; regular expressions must match the whole tag.
+   ``excludes``. By default a regular expression must match the whole tag (``match="full"``,
+   GitLab's convention, so ``^1[.]`` matches no tag); ``match="prefix"`` anchors it at the start
+   only (``re.match``), ``match="search"`` lets it match anywhere (``re.search``).
+   :attr:`Selection.matched` says which pattern selected, or which exclude protected, each
+   tag, and :attr:`Selection.unmatched_patterns` / :attr:`Selection.unmatched_excludes` list
+   the expressions that matched no tag at all (almost always a mistake worth a warning).
 2. **keep_latest N**: the candidates' tags of the N newest *distinct images* (by the image
    config's ``created``; several tags on one digest count once) are protected.
 3. **older_than**: of the remaining candidates, only those whose image is older than that
@@ -15,7 +20,17 @@ keeps ``b3`` (exactly 3 days old is not older), deletes ``b2`` and ``b1``; ``lat
 no candidate, so it stays.
 
 Images whose age is unknown (no ``created``, or not an image) are never deleted by age and
-sort as oldest for ``keep_latest``.
+sort as oldest for ``keep_latest``; images created at the same time rank by their highest
+tag in version order (see below).
+
+**Tag order** (:func:`sort_tags`, ``order="version" | "text" | "none"``). ``text`` is plain
+string order (``1.10`` before ``1.2``). ``version`` splits a tag into runs of digits and
+runs of other characters and compares them one by one: digit runs as numbers, other runs
+as text, a digit run before a text run at the same place, and a tag that is a prefix of
+another before it. So ``1.2 < 1.10 < 1.10.1 < 2 < latest``, ``1.10 < 1.10-rc1`` and
+``b9 < b10``; a leading ``v`` is text, so ``v``-tags sort after plain numbers (pre-release
+suffixes are text too: this is no semver precedence). Ties (``01`` and ``1``) fall
+back to text order, so the order is total. ``none`` keeps the order given (the registry's).
 """
 
 from __future__ import annotations
@@ -34,7 +49,31 @@ if TYPE_CHECKING:
     from .manifests import Descriptor
     from .reference import Reference
 
-__all__ = ["Selection", "TagInfo", "gather", "parse_age", "parse_created", "select"]
+__all__ = [
+    "MATCH_MODES",
+    "SORT_ORDERS",
+    "InvalidSelectionError",
+    "Selection",
+    "TagInfo",
+    "filter_names",
+    "gather",
+    "parse_age",
+    "parse_created",
+    "select",
+    "sort_tags",
+    "version_key",
+]
+
+#: How a pattern must match a tag: the whole tag, from its start, or anywhere.
+MATCH_MODES = ("full", "prefix", "search")
+#: How tags are ordered: :func:`version_key`, plain text, or as given.
+SORT_ORDERS = ("version", "text", "none")
+
+
+class InvalidSelectionError(OciregError, ValueError):
+    """A selection that cannot be applied: a bad regular expression, age, match mode or sort
+    order (also a ``ValueError``, like a bad reference)."""
+
 
 _AGE = re.compile(r"(\d+)\s*([smhdw])", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -50,7 +89,9 @@ def parse_age(text: str) -> timedelta:
         seconds += int(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not cleaned or pos != len(cleaned):
-        raise ValueError(f"invalid age {text!r}: use a number and a unit s, m, h, d or w (30d)")
+        raise InvalidSelectionError(
+            f"invalid age {text!r}: use a number and a unit s, m, h, d or w (30d)"
+        )
     return timedelta(seconds=seconds)
 
 
@@ -76,24 +117,51 @@ class TagInfo:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The outcome: ``delete`` tags, and every other tag with why it stays."""
+    """The outcome: ``delete`` tags, and every other tag with why it stays.
+
+    :ivar matched: tag -> the pattern that made it a candidate, or the exclude that
+        protected it (tags that passed without any pattern are not in it).
+    :ivar unmatched_patterns: the ``patterns`` that matched no tag, in the order given.
+    :ivar unmatched_excludes: the ``excludes`` that matched no tag, in the order given.
+    """
 
     delete: tuple[TagInfo, ...]
     keep: tuple[tuple[TagInfo, str], ...] = field(default=())
+    matched: Mapping[str, str] = field(default_factory=dict)
+    unmatched_patterns: tuple[str, ...] = ()
+    unmatched_excludes: tuple[str, ...] = ()
 
     @property
     def delete_tags(self) -> list[str]:
         return [t.tag for t in self.delete]
 
 
-def _compile(patterns: Iterable[str], what: str) -> list[re.Pattern[str]]:
+def _compile(patterns: Iterable[str], what: str) -> list[tuple[str, re.Pattern[str]]]:
     out = []
     for p in patterns:
         try:
-            out.append(re.compile(p))
+            out.append((p, re.compile(p)))
         except re.error as exc:
-            raise ValueError(f"invalid {what} regular expression {p!r}: {exc}") from None
+            raise InvalidSelectionError(f"invalid {what} regular expression {p!r}: {exc}") from None
     return out
+
+
+def _matcher(match: str) -> str:
+    if match not in MATCH_MODES:
+        raise InvalidSelectionError(f"invalid match {match!r}: use one of {', '.join(MATCH_MODES)}")
+    return {"full": "fullmatch", "prefix": "match", "search": "search"}[match]
+
+
+def _first(
+    compiled: list[tuple[str, re.Pattern[str]]], method: str, tag: str, hits: set[str]
+) -> str | None:
+    """The first expression matching ``tag``; every matching one is added to ``hits``."""
+    found = None
+    for text, rx in compiled:
+        if getattr(rx, method)(tag) is not None:
+            hits.add(text)
+            found = text if found is None else found
+    return found
 
 
 def select(
@@ -104,28 +172,46 @@ def select(
     keep_latest: int | None = None,
     older_than: timedelta | None = None,
     now: datetime | None = None,
+    match: str = "full",
 ) -> Selection:
-    """Apply the documented selection to ``tags`` (pure; no I/O)."""
+    """Apply the documented selection to ``tags`` (pure; no I/O).
+
+    :raises InvalidSelectionError: a bad expression, ``match`` or ``keep_latest``.
+    """
+    method = _matcher(match)
     wanted, unwanted = _compile(patterns, "pattern"), _compile(excludes, "exclude")
     if keep_latest is not None and keep_latest < 0:
-        raise ValueError("keep_latest must be 0 or more")
+        raise InvalidSelectionError("keep_latest must be 0 or more")
     now = now or datetime.now(UTC)
     keep: list[tuple[TagInfo, str]] = []
     candidates: list[TagInfo] = []
+    matched: dict[str, str] = {}
+    hit_patterns: set[str] = set()
+    hit_excludes: set[str] = set()
     for info in tags:
-        if wanted and not any(p.fullmatch(info.tag) for p in wanted):
+        by = _first(wanted, method, info.tag, hit_patterns)
+        protected_by = _first(unwanted, method, info.tag, hit_excludes)
+        if wanted and by is None:
             keep.append((info, "matches no pattern"))
-        elif any(p.fullmatch(info.tag) for p in unwanted):
+        elif protected_by is not None:
+            matched[info.tag] = protected_by
             keep.append((info, "excluded"))
         else:
+            if by is not None:
+                matched[info.tag] = by
             candidates.append(info)
     protected: set[str] = set()
     if keep_latest:
         newest: dict[str, datetime] = {}
+        top_tag: dict[str, str] = {}
         for info in candidates:
             when = info.created or datetime.min.replace(tzinfo=UTC)
             newest[info.digest] = max(when, newest.get(info.digest, when))
-        ranked = sorted(newest, key=lambda d: (newest[d], d), reverse=True)
+            if info.digest not in top_tag or version_key(info.tag) > version_key(
+                top_tag[info.digest]
+            ):
+                top_tag[info.digest] = info.tag
+        ranked = sorted(newest, key=lambda d: (newest[d], version_key(top_tag[d]), d), reverse=True)
         protected = set(ranked[:keep_latest])
     delete: list[TagInfo] = []
     for info in candidates:
@@ -139,7 +225,45 @@ def select(
             keep.append((info, "newer than the age limit"))
         else:
             delete.append(info)
-    return Selection(tuple(delete), tuple(keep))
+    return Selection(
+        tuple(delete),
+        tuple(keep),
+        matched,
+        tuple(p for p, _ in wanted if p not in hit_patterns),
+        tuple(p for p, _ in unwanted if p not in hit_excludes),
+    )
+
+
+def filter_names(
+    names: Iterable[str],
+    *,
+    patterns: Iterable[str] = (),
+    excludes: Iterable[str] = (),
+    match: str = "full",
+) -> Selection:
+    """:func:`select` for plain names (tags, repository names): patterns and excludes only."""
+    return select(
+        [TagInfo(n, "") for n in names], patterns=patterns, excludes=excludes, match=match
+    )
+
+
+_RUNS = re.compile(r"\d+|\D+", re.ASCII)
+
+
+def version_key(tag: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    """The sort key of the ``version`` order (rule in the module docstring)."""
+    parts = tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _RUNS.findall(tag))
+    return parts, tag
+
+
+def sort_tags(tags: Iterable[str], order: str = "version") -> list[str]:
+    """``tags`` in ``order``: ``version`` (:func:`version_key`), ``text`` or ``none``."""
+    if order not in SORT_ORDERS:
+        raise InvalidSelectionError(f"invalid sort {order!r}: use one of {', '.join(SORT_ORDERS)}")
+    items = list(tags)
+    if order == "none":
+        return items
+    return sorted(items, key=version_key if order == "version" else None)
 
 
 def gather(

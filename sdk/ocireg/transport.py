@@ -8,15 +8,20 @@ Every registry request goes through :meth:`Transport.request`, which
    and regclient do the same);
 2. answers a 401 by (re)authenticating once, or once more for a wider scope on
    ``insufficient_scope``;
-3. follows redirects itself, dropping ``Authorization`` whenever the host changes and refusing
-   https -> http downgrades (distribution spec: clients MUST NOT forward credentials);
+3. follows redirects itself, dropping ``Authorization`` (and every other secret header)
+   whenever the origin (scheme, host, port) changes and refusing https -> http downgrades
+   (distribution spec: clients MUST NOT forward credentials);
 4. retries connection failures, 429, 502, 503 and 504 with exponential backoff that honours
-   ``Retry-After``, but only for requests that are safe to repeat and whose body can be replayed.
+   ``Retry-After`` up to ``max_retry_wait`` per wait and ``retry_budget`` per call, but only for
+   requests that are safe to repeat and whose body can be replayed;
+5. bounds what comes back (:mod:`ocireg.limits`): a body read for a caller that does not stream
+   is at most 16 MiB, decoded, and every body read through requests (``iter_content``,
+   ``.content``, ``.json()``) must keep a minimum rate (``speed_limit`` bytes/s over
+   ``speed_time`` seconds) and end before the call's optional ``deadline``.
 
-Mapping responses to errors lives in :mod:`ocireg.http_errors`, redaction in
-:mod:`ocireg.redaction`, and host facts (``endpoint_for``, loopback, origins, proxies) in
-:mod:`ocireg.hosts`; their public names are re-exported here for older imports. Credentials
-come from the ``credentials_for`` callable (the Client's keychain), asked on every request.
+Error mapping: :mod:`ocireg.http_errors`; redaction: :mod:`ocireg.redaction`; host facts:
+:mod:`ocireg.hosts`; redirects: :mod:`ocireg.redirects`; waits: :mod:`ocireg.retry`.
+Credentials come from ``credentials_for`` (the Client's keychain), asked on every request.
 """
 
 from __future__ import annotations
@@ -24,12 +29,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -37,6 +41,7 @@ from requests.adapters import HTTPAdapter
 from .auth.authorizer import Authorizer, TokenKey
 from .auth.challenge import Challenge, pick_challenge
 from .auth.credentials import Credentials
+from .auth.realm import Resolver, system_resolver
 from .auth.scope import merge_scopes
 from .auth.token import TOKENS, Token, TokenCache, fetch_token
 from .bodies import ReplayableBody, discard
@@ -50,21 +55,19 @@ from .hosts import (
     origin,
     plain_path,
 )
-from .http_errors import describe_request_error, is_transient, retry_after
+from .http_errors import describe_request_error, is_transient, note_response, observe, retry_after
+from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, preload, read_bounded
 from .redaction import redact_headers, redact_url
+from .redirects import MAX_REDIRECTS, follow_redirects
+from .retry import RetryPolicy
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "CredentialsLookup", "RegistryState", "Transport"]
 
 log = logging.getLogger("ocireg.http")
 header_log = logging.getLogger("ocireg.http.headers")
-warn_log = logging.getLogger("ocireg")
 
-_REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUS = {429, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
-MAX_REDIRECTS = 10
-#: ``Warning: 299 <agent> "<text>"`` (RFC 7234 section 5.5); several may share one header.
-_WARNING = re.compile(r'(?:^|,)\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
 USER_AGENT = "ocireg/{version} python-requests/{requests}"
 
 
@@ -101,7 +104,19 @@ class Transport:
         pool_size: int = 16,
         token_cache: TokenCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_retry_wait: float = 60.0,
+        retry_budget: float = 120.0,
+        speed_limit: int = 1024,
+        speed_time: float = 30.0,
+        deadline: float | None = None,
+        allow_private_realms: bool = False,
+        resolver: Resolver = system_resolver,
     ) -> None:
+        """See the module docstring. ``max_retry_wait``/``retry_budget``: the longest single
+        wait and total sleep of a call; ``speed_limit`` (bytes/s, 0: off) over ``speed_time``
+        (s): the minimum body rate; ``deadline``: seconds a call may take, body included;
+        ``allow_private_realms``: loopback/private token realms for a registry not on such
+        an address; ``resolver``: resolves realm names for that rule."""
         from . import __version__
 
         self._credentials_for = credentials_for
@@ -111,8 +126,7 @@ class Transport:
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
             # requests re-reads proxy variables (and ~/.netrc, which could override our
-            # Authorization) on every request: about a third of a HEAD's client CPU. We read
-            # the environment once per host instead (see _environment).
+            # Authorization) on every request: we read them once per host (_environment).
             self.session.trust_env = False
         self._proxies = EnvironmentProxies()
         #: Hosts spoken to over plain http only (the caller said so: no TLS attempt first).
@@ -127,14 +141,17 @@ class Transport:
             version=__version__, requests=requests.__version__
         )
         self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.retry = RetryPolicy(max_retries, backoff, max_backoff, max_retry_wait, retry_budget)
+        self.speed_limit = speed_limit
+        self.speed_time = speed_time
+        self.deadline = deadline
         self.authorizer = Authorizer(
             credentials_for=self.credentials,
             fetch=self._fetch_token,
             tokens=token_cache or TOKENS,
             insecure=self.insecure,
+            allow_private_realms=allow_private_realms,
+            resolver=resolver,
         )
         self._sleep = sleep
         self._states: dict[str, RegistryState] = {}
@@ -182,14 +199,19 @@ class Transport:
         last_exc: Exception | None = None
         for candidate in candidates:
             base = f"{candidate}://{endpoint}"
+            guard = self.guard(f"ping {registry}")
             try:
-                resp = self._send_once("GET", f"{base}/v2/", registry, headers={}, timeout=None)
+                resp = self._send_once(
+                    "GET", f"{base}/v2/", registry, headers={}, timeout=None, guard=guard
+                )
             except TransportError as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in repr(exc.__cause__):
                     raise  # a TLS registry whose certificate we do not trust: say so
                 last_exc = exc
                 continue
             with contextlib.closing(resp):
+                # Read (at most 64 KiB) so the connection can be reused; the body is not used.
+                read_bounded(resp, SMALL_BODY_LIMIT, f"ping {registry}", truncate=True)
                 st = RegistryState(base_url=base, pinged=True, ping_status=resp.status_code)
                 st.ping_headers = dict(resp.headers)
                 if resp.status_code == 401:
@@ -244,10 +266,13 @@ class Transport:
         if own_origin is None:
             own_origin = origin(url) == origin(st.base_url)
         replay = ReplayableBody(data)
-        retries_left = self.max_retries if (retry and replay.replayable) else 0
+        retries_left = self.retry.max_retries if (retry and replay.replayable) else 0
         reauthenticated = False
         failures = 0
+        waited = 0.0
+        guard = self.guard(f"{method} {redact_url(url)}")
         while True:
+            guard.check()
             hdrs = {"User-Agent": self.user_agent, **(headers or {})}
             used = (
                 self.authorizer.authorize(
@@ -257,12 +282,19 @@ class Transport:
                 else None
             )
             try:
-                resp = self._send(method, url, registry, hdrs, replay, stream, timeout)
+                resp = self._send(method, url, registry, hdrs, replay, timeout, guard)
             except TransportError as exc:
-                if retries_left > 0 and method in _IDEMPOTENT and is_transient(exc):
+                delay = self.retry.delay(failures + 1, None)
+                if (
+                    retries_left > 0
+                    and method in _IDEMPOTENT
+                    and is_transient(exc)
+                    and self.retry.refusal(None, delay, waited, guard) is None
+                ):
                     retries_left -= 1
                     failures += 1
-                    self._sleep(self._backoff(failures, None))
+                    waited += delay
+                    self._sleep(delay)
                     continue
                 raise
             if resp.status_code == 401 and not reauthenticated and replay.replayable:
@@ -277,19 +309,32 @@ class Transport:
             if resp.status_code in _RETRY_STATUS and retries_left > 0:
                 wait = retry_after(resp)
                 safe = method in _IDEMPOTENT or resp.status_code == 429
-                if safe and (wait is None or wait <= self.max_backoff * 2):
+                delay = self.retry.delay(failures + 1, wait)
+                refused = self.retry.refusal(wait, delay, waited, guard) if safe else None
+                if safe and refused is None:
                     retries_left -= 1
                     failures += 1
+                    waited += delay
                     discard(resp)
-                    self._sleep(self._backoff(failures, wait))
+                    self._sleep(delay)
                     continue
-            self._observe(registry, resp)
+                if refused:
+                    note_response(resp, refused)
+            observe(registry, resp, self._warned, self.rate_limits)
+            if not stream and isinstance(resp.raw, GuardedRaw):
+                # Read now, 16 MiB at most; an error body is left for registry_errors (64 KiB).
+                if resp.status_code < 400:
+                    preload(resp, PAGE_BODY_LIMIT)
+                else:
+                    resp.raw.limit = SMALL_BODY_LIMIT
             return resp
 
-    def _backoff(self, failures: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return max(0.0, retry_after)
-        return float(min(self.max_backoff, self.backoff * (2 ** (failures - 1))))
+    def guard(self, what: str) -> RateGuard:
+        """A :class:`~ocireg.limits.RateGuard` with this transport's rate and deadline."""
+        s = self
+        return RateGuard(
+            speed_limit=s.speed_limit, speed_time=s.speed_time, deadline=s.deadline, what=what
+        )
 
     def _fetch_token(
         self, ch: Challenge, scopes: tuple[str, ...], creds: Credentials | None, tls_host: str
@@ -303,6 +348,7 @@ class Transport:
             verify=self._verify_for(tls_host),
             cert=self.client_cert,
             proxies=self._environment(ch.realm or ""),
+            guard=self.guard(f"token request to {origin(ch.realm or '')[1]}"),
         )
 
     def _reauthenticate(
@@ -331,38 +377,17 @@ class Transport:
         registry: str,
         headers: dict[str, str],
         replay: ReplayableBody,
-        stream: bool,
         timeout: float | tuple[float, float] | None,
+        guard: RateGuard | None = None,
     ) -> requests.Response:
-        """One attempt, following redirects by hand.
+        """One attempt, following redirects (:func:`~ocireg.redirects.follow_redirects`)."""
 
-        Each hop sends the body again from its start; a body that cannot be rewound (a pipe)
-        is not sent to a redirect target, since it would go out empty.
-        """
-        body: Any = replay.body()
-        for hop in range(MAX_REDIRECTS + 1):
-            if hop and body is not None:
-                if not replay.replayable:
-                    raise TransportError(
-                        f"{method} {redact_url(url)}: redirected, and the body cannot be resent"
-                    )
-                body = replay.body()
-            resp = self._send_once(
-                method, url, registry, headers=headers, data=body, stream=stream, timeout=timeout
+        def send(method: str, url: str, headers: dict[str, str], body: Any) -> requests.Response:
+            return self._send_once(
+                method, url, registry, headers=headers, data=body, timeout=timeout, guard=guard
             )
-            if resp.status_code not in _REDIRECTS or "Location" not in resp.headers:
-                return resp
-            target = urljoin(url, resp.headers["Location"])
-            discard(resp)
-            old, new = urlsplit(url), urlsplit(target)
-            if old.scheme == "https" and new.scheme == "http":
-                raise TransportError(f"refusing redirect from https to http ({redact_url(target)})")
-            if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
-                method, body = ("GET" if method != "HEAD" else "HEAD"), None
-            url = target
-        raise TransportError(f"too many redirects for {redact_url(url)}")
+
+        return follow_redirects(send, method, url, headers, replay, guard)
 
     def _send_once(
         self,
@@ -372,32 +397,41 @@ class Transport:
         *,
         headers: Mapping[str, str],
         data: Any = None,
-        stream: bool = False,
         timeout: float | tuple[float, float] | None,
+        guard: RateGuard | None = None,
     ) -> requests.Response:
+        """Send once; the response is streamed (a HEAD's is not: it has no body, and an unread
+        streamed response would cost its connection), its ``raw`` read through ``guard``."""
         # request() has put the User-Agent in already; only ping() and others come here bare.
         hdrs = headers if "User-Agent" in headers else {"User-Agent": self.user_agent, **headers}
         started = time.perf_counter()
+        failure: str | None = None
         try:
             resp = self.session.request(
                 method,
                 url,
                 headers=hdrs,
                 data=data,
-                # Not streamed for HEAD: an unread streamed response is closed by dropping its
-                # connection, so every HEAD would cost a new TCP (and TLS) connection.
-                stream=stream,
+                stream=method != "HEAD",
                 allow_redirects=False,
                 proxies=self._environment(url),
                 verify=self._verify_for(registry),
                 cert=self.client_cert,
                 timeout=self._timeout(timeout),
             )
-        except requests.RequestException as exc:
+        except (requests.ConnectionError, requests.Timeout) as exc:
             log.debug("%s %s -> %s", method, redact_url(url), type(exc).__name__)
             raise TransportError(
                 f"{method} {redact_url(url)} failed: {describe_request_error(exc)}"
             ) from exc
+        except (requests.RequestException, ValueError, UnicodeError) as exc:
+            # InvalidHeader and friends quote the header (a secret): no chain at all.
+            failure = type(exc).__name__
+        if failure is not None:
+            log.debug("%s %s -> %s", method, redact_url(url), failure)
+            raise TransportError(f"{method} {redact_url(url)} failed: {failure}")
+        if method != "HEAD":
+            resp.raw = GuardedRaw(resp.raw, guard or self.guard(f"{method} {redact_url(url)}"))
         if log.isEnabledFor(logging.DEBUG):  # redact_url parses the URL: only when logged
             elapsed = (time.perf_counter() - started) * 1000
             log.debug("%s %s -> %d (%.0f ms)", method, redact_url(url), resp.status_code, elapsed)
@@ -412,20 +446,3 @@ class Transport:
         if self.session.trust_env:
             return {}
         return self._proxies.for_url(url)
-
-    def _observe(self, registry: str, resp: requests.Response) -> None:
-        headers = resp.headers
-        warning = headers.get("Warning")
-        if warning:
-            for match in _WARNING.finditer(warning):
-                text = re.sub(r"\\(.)", r"\1", match.group(1))
-                if text not in self._warned:
-                    self._warned.add(text)
-                    warn_log.warning("registry %s: %s", registry, text)
-        # One look at all the names first: most responses have no rate-limit headers.
-        if "ratelimit-" not in " ".join(headers).lower():
-            return
-        limits = {k: v for k, v in headers.items() if k.lower().startswith("ratelimit-")}
-        if limits:
-            self.rate_limits[registry] = limits
-            log.debug("rate limit at %s: %s", registry, limits)

@@ -374,3 +374,29 @@ def test_a_terminal_gets_a_bar_without_asking(
     assert proc.stdout.split() == [digest.encode(), str(2 * 1024 * 1024).encode()]
     quiet = ocireg(*args, "--quiet", env=home)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+# -- TLS options -------------------------------------------------------------------------------
+
+
+def test_insecure_talks_tls_without_verifying_and_never_http(
+    registry_tls: Registry, home: dict[str, str]
+) -> None:
+    """``--insecure`` against a TLS registry whose CA we are not given: TLS, unverified, and
+    not one request in plain http; without it, the unknown certificate is an error, not a
+    fall back to http."""
+    name = repo()
+    Pusher(registry_tls).image(name, "1.0")
+
+    ping = ocireg("ping", registry_tls.host, "--insecure", "--json", "-v", env=home)
+    assert ping.returncode == 0, ping.stderr
+    assert json.loads(ping.stdout)["url"].startswith("https://")
+    assert f"https://{registry_tls.host}/v2/" in ping.stderr  # -v logs every request's URL
+    assert "http://" not in ping.stderr
+    tags = ocireg("tags", f"{registry_tls.host}/{name}", "--insecure", "-v", env=home)
+    assert tags.stdout.split() == ["1.0"], tags.stderr
+    assert "https://" in tags.stderr and "http://" not in tags.stderr
+
+    refused = ocireg("tags", f"{registry_tls.host}/{name}", env=home)
+    assert refused.returncode == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr or "certificate" in refused.stderr

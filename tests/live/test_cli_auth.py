@@ -187,3 +187,27 @@ def test_login_into_a_credential_helper_then_every_command_then_logout(
         cli("tags", f"{host}/cliauth/x", code=4)
     finally:
         pass_store.erase(host)
+
+
+# -- copy between registries: credentials for each, never one for both ---------------------------
+
+
+def test_copy_with_src_creds_sends_them_to_the_source_only(
+    registry_basic: Registry, registry_open: Registry, home: dict[str, str]
+) -> None:
+    user, password = registry_basic.credentials("alice")
+    name = f"cliauth/{uuid.uuid4().hex[:10]}"
+    image = Pusher(registry_basic).image(name, "1.0")
+    src, dst = f"{registry_basic.host}/{name}:1.0", f"{registry_open.host}/{name}:1.0"
+
+    # -u/-p name no registry: between two registries they are refused before any request
+    mixed = ocireg("copy", src, dst, "-u", user, "--password-stdin", stdin=password, env=home)
+    assert mixed.returncode == 2, mixed.stderr
+    assert "--src-creds" in mixed.stderr
+    assert password not in mixed.stderr
+
+    done = ocireg("copy", src, dst, "--src-creds", f"{user}:{password}", "--json", env=home)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["digest"] == image.digest
+    assert Pusher(registry_open).tags(name) == ["1.0"]
+    assert password not in done.stdout + done.stderr

@@ -450,7 +450,7 @@ def test_global_environment_variables(
     monkeypatch.setenv("OCIREG_PASSWORD", password(registry))
     with client() as c:
         assert_pulls(c, registry, image)
-        explain(c, registry, provider="environment", source="OCIREG_USERNAME/_PASSWORD")
+        explain(c, registry, provider="environment-generic", source="OCIREG_USERNAME/_PASSWORD")
 
 
 def test_per_registry_environment_variables_win(
@@ -494,8 +494,16 @@ class StaticProvider:
         return self.creds if registry == self.host else None
 
 
-#: The documented order, best first; "static" stands for any plugin.
-ORDER = ("explicit", "environment", "docker-config", "containers-auth", "static")
+#: The documented order, best first; "static" stands for any plugin. The generic
+#: OCIREG_USERNAME/OCIREG_PASSWORD pair names no registry: it is asked after every plugin.
+ORDER = (
+    "explicit",
+    "environment",
+    "docker-config",
+    "containers-auth",
+    "static",
+    "environment-generic",
+)
 
 Arrange = Callable[[str, str], dict[str, Any]]
 
@@ -503,14 +511,18 @@ Arrange = Callable[[str, str], dict[str, Any]]
 @pytest.fixture
 def arrange(
     registry: Registry, isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[dict[str, str]], dict[str, Any]]:
+) -> Callable[[dict[str, str | None]], dict[str, Any]]:
     """``arrange({source: password})`` puts alice with that password into each named source
-    and returns the Client keyword arguments that complete the setup."""
+    (``None``: a plugin for another host) and returns the Client keyword arguments that
+    complete the setup."""
 
-    def put(passwords: dict[str, str]) -> dict[str, Any]:
+    def put(passwords: dict[str, str | None]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         host = registry.host
         for source, secret in passwords.items():
+            if secret is None:  # a plugin that is asked but knows another host only
+                kwargs["plugins"] = [StaticProvider("elsewhere.invalid", "bob", WRONG)]
+                continue
             entry = {"auths": {host: {"auth": b64(f"alice:{secret}")}}}
             if source == "explicit":
                 kwargs["credentials"] = {host: ("alice", secret)}
@@ -524,6 +536,9 @@ def arrange(
                 monkeypatch.setenv(
                     "REGISTRY_AUTH_FILE", str(write_json(tmp_path / "auth.json", entry))
                 )
+            elif source == "environment-generic":
+                monkeypatch.setenv("OCIREG_USERNAME", "alice")
+                monkeypatch.setenv("OCIREG_PASSWORD", secret)
             else:
                 kwargs["plugins"] = [StaticProvider(host, "alice", secret)]
         return kwargs
@@ -535,13 +550,14 @@ def arrange(
 def test_the_documented_source_wins(
     registry: Registry,
     image: Pushed,
-    arrange: Callable[[dict[str, str]], dict[str, Any]],
+    arrange: Callable[[dict[str, str | None]], dict[str, Any]],
     winner: str,
 ) -> None:
     """Sources before the winner are empty, the winner holds the right password and every
     source after it a wrong one: only the documented order can authenticate."""
     rank = ORDER.index(winner)
-    passwords = {winner: password(registry)} | {s: WRONG for s in ORDER[rank + 1 :]}
+    passwords: dict[str, str | None] = {"static": None}  # asked, but for another host
+    passwords |= {winner: password(registry)} | {s: WRONG for s in ORDER[rank + 1 :]}
     with client(**arrange(passwords)) as c:
         assert_pulls(c, registry, image)
         info = explain(c, registry, provider=winner)
@@ -552,7 +568,7 @@ def test_the_documented_source_wins(
 def test_a_higher_source_wins_even_when_wrong(
     registry: Registry,
     image: Pushed,
-    arrange: Callable[[dict[str, str]], dict[str, Any]],
+    arrange: Callable[[dict[str, str | None]], dict[str, Any]],
     higher: str,
 ) -> None:
     """No fallback on failure: the first source that answers is used, and its refusal is

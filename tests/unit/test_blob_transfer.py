@@ -106,6 +106,10 @@ def serve_blob(
         return Response(iter([body]), status=206 if start else 200, headers=headers)
 
     server.expect_request(path, method="GET").respond_with_handler(handler)
+    # pull_blob asks the size first (a HEAD) when it is not given, and stops there.
+    server.expect_request(path, method="HEAD").respond_with_handler(
+        lambda request: Response(iter([b""]), headers={"Content-Length": str(len(data))})
+    )
 
 
 # -- downloads ---------------------------------------------------------------------------------

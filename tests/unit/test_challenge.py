@@ -45,7 +45,12 @@ CASES = [
     ("Bearer, Basic realm=y", [Challenge("bearer", {}), Challenge("basic", {"realm": "y"})]),
     ("", []),
     (None, []),
-    ('Bearer realm="unterminated', [Challenge("bearer", {"realm": "unterminated"})]),
+    # A quoted value never closed is dropped (docker's parser does), not used truncated.
+    ('Bearer realm="unterminated', [Challenge("bearer", {})]),
+    (
+        'Bearer service="s",realm="https://a/token',
+        [Challenge("bearer", {"service": "s"})],
+    ),
     (
         'Bearer realm = "spaced" ,scope="a:b:c"',
         [Challenge("bearer", {"realm": "spaced", "scope": "a:b:c"})],
@@ -70,6 +75,7 @@ CASES = [
         "empty",
         "none",
         "unterminated-quote",
+        "unterminated-realm-after-service",
         "spaces-around-equals",
     ],
 )

@@ -1,5 +1,6 @@
-"""Ctrl-C in the middle of ``ocireg blob get`` and ``ocireg blob put``: exit 130, one line
-saying so, no partial file, and no upload session left open at the registry.
+"""Ctrl-C (and SIGTERM, SIGHUP) in the middle of ``ocireg blob get`` and ``ocireg blob put``:
+exit 128 + the signal, one line saying so, no partial file, and no upload session left open at
+the registry; with ``-o -`` a warning that the bytes already on stdout were not verified.
 
 The registry is a small threaded HTTP server made here that serves slowly (64 KiB every
 50 ms), so the real command, run as a subprocess, is surely mid-transfer when SIGINT comes.
@@ -94,7 +95,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._record()
-        self._answer(404)  # no blob is ever there: uploads must go ahead
+        if self.path == f"/v2/{REPO}/blobs/{DIGEST}":  # blob get asks the size first
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BLOB)))
+            self.send_header("Docker-Content-Digest", DIGEST)
+            self.end_headers()
+            return
+        self._answer(404)  # no other blob is ever there: uploads must go ahead
 
     def do_POST(self) -> None:
         self._record()
@@ -162,21 +169,42 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], what: s
         time.sleep(0.02)
 
 
-def interrupt(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    proc.send_signal(signal.SIGINT)
+def interrupt(
+    proc: subprocess.Popen[str], signum: signal.Signals = signal.SIGINT
+) -> tuple[int, str, str]:
+    proc.send_signal(signum)
     try:
         out, err = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"ocireg did not end after SIGINT: {out}{err}")
+        pytest.fail(f"ocireg did not end after {signum.name}: {out}{err}")
     return proc.returncode, out, err
 
 
-def test_ctrl_c_during_blob_get_leaves_no_file(slow: SlowRegistry, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated by SIGTERM"),
+        (signal.SIGHUP, 129, "terminated by SIGHUP"),
+    ],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+@pytest.mark.parametrize("existing", [False, True], ids=["new-file", "existing-file"])
+def test_signal_during_blob_get_leaves_no_partial_file(
+    slow: SlowRegistry,
+    tmp_path: Path,
+    signum: signal.Signals,
+    code: int,
+    message: str,
+    existing: bool,
+) -> None:
     target_dir = tmp_path / "downloads"
     target_dir.mkdir()
     target = target_dir / "layer.tgz"
+    if existing:
+        target.write_bytes(b"the previous layer")
     proc = start("blob", "get", f"{slow.host}/{REPO}@{DIGEST}", "-o", str(target), home=tmp_path)
 
     def partial_file_has_data() -> bool:
@@ -184,13 +212,48 @@ def test_ctrl_c_during_blob_get_leaves_no_file(slow: SlowRegistry, tmp_path: Pat
         return bool(parts) and parts[0].stat().st_size > 0
 
     wait_for(partial_file_has_data, proc, "the first bytes were written")
-    code, out, err = interrupt(proc)
+    got, out, err = interrupt(proc, signum)
 
-    assert code == 130, err
-    assert err == "ocireg: interrupted\n"
+    assert got == code, err
+    assert err == f"ocireg: {message}\n"
     assert out == ""
-    assert list(target_dir.iterdir()) == []  # neither layer.tgz nor a .part file
+    # no .part file; a file that was there is left as it was
+    assert list(target_dir.iterdir()) == ([target] if existing else [])
+    if existing:
+        assert target.read_bytes() == b"the previous layer"
     assert slow.sent < len(BLOB)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_during_blob_get_to_stdout_says_the_bytes_were_not_verified(
+    slow: SlowRegistry, tmp_path: Path, signum: signal.Signals
+) -> None:
+    sink = tmp_path / "sink"
+    with sink.open("wb") as out_file:
+        proc = subprocess.Popen(
+            [*OCIREG, "blob", "get", f"{slow.host}/{REPO}@{DIGEST}", "-o", "-", "--plain-http"],
+            stdout=out_file,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env({"HOME": str(tmp_path), "DOCKER_CONFIG": str(tmp_path / ".docker")}),
+        )
+        wait_for(lambda: sink.stat().st_size > 0, proc, "the first bytes were written")
+        proc.send_signal(signum)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"ocireg did not end after {signum.name}")
+    assert proc.returncode == 128 + signum, err
+    warning, last = err.splitlines()[-2:]
+    assert re.fullmatch(
+        r"ocireg: warning: the \d+ bytes already written to stdout were not verified: "
+        r"discard them",
+        warning,
+    ), err
+    assert last == f"ocireg: terminated by {signum.name}"
+    assert 0 < sink.stat().st_size < len(BLOB)
 
 
 def test_ctrl_c_during_chunked_blob_put_cancels_the_upload(

@@ -561,9 +561,13 @@ def test_docker_auth_config_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (info["provider"], info["username"]) == ("environment", "fromenv")
         assert info["source"] == f"DOCKER_AUTH_CONFIG auths[{HOST!r}]"
         assert client.credentials_for("elsewhere.test") is None
-    # OCIREG_* variables come before it
-    monkeypatch.setenv("OCIREG_USERNAME", "ocireg")
+    # the generic OCIREG_* pair comes after it (asked last), the per-host one before it
+    monkeypatch.setenv("OCIREG_USERNAME", "generic")
     monkeypatch.setenv("OCIREG_PASSWORD", "pw")
+    with make_client() as client:
+        assert client.explain_credentials(HOST)["username"] == "fromenv"
+    monkeypatch.setenv(f"{environment.env_prefix(HOST)}_USERNAME", "ocireg")
+    monkeypatch.setenv(f"{environment.env_prefix(HOST)}_PASSWORD", "pw")
     with make_client() as client:
         assert client.explain_credentials(HOST)["username"] == "ocireg"
 
@@ -726,6 +730,7 @@ class Last(Static):
 
 
 BUILTIN_ORDER = ["explicit", "environment", "docker-config", "containers-auth"]
+BUILTIN_LAST = ["environment-generic"]  # after every plugin
 
 
 def test_providers_are_asked_in_the_documented_order() -> None:
@@ -743,7 +748,11 @@ def test_providers_are_asked_in_the_documented_order() -> None:
         ]
         # tryfirst puts a plugin ahead of the other plugins, never ahead of the built-ins;
         # trylast behind them; otherwise in the order given
-        assert names == [*BUILTIN_ORDER, "first", "plain-a", "plain-b", "last-a", "last-b"]
+        assert names == [
+            *BUILTIN_ORDER,
+            *("first", "plain-a", "plain-b", "last-a", "last-b"),
+            *BUILTIN_LAST,
+        ]
         info = client.explain_credentials(HOST)
         assert info["asked"] == [*BUILTIN_ORDER, "first"]
         assert (info["provider"], info["username"]) == ("first", "f")
@@ -774,7 +783,7 @@ def test_explain_anonymous() -> None:
         info = client.explain_credentials(HOST)
     assert info["provider"] is None
     assert info["kind"] == "anonymous"
-    assert info["asked"] == BUILTIN_ORDER
+    assert info["asked"] == BUILTIN_ORDER + BUILTIN_LAST
 
 
 def test_explicit_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -793,7 +802,7 @@ def test_explicit_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (info["provider"], info["kind"]) == ("explicit", "registry-token")
         assert info["source"] == f"Client(credentials={{{HOST!r}: ...}})"
         # hosts the mapping does not name go on to the next providers
-        assert client.explain_credentials("quay.io")["provider"] == "environment"
+        assert client.explain_credentials("quay.io")["provider"] == "environment-generic"
 
 
 def test_blocked_builtins_and_plugins_are_not_registered(
@@ -813,9 +822,10 @@ def test_blocked_builtins_and_plugins_are_not_registered(
 
 
 def test_a_plugin_named_like_a_builtin_replaces_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OCIREG_USERNAME", "process-env")
-    monkeypatch.setenv("OCIREG_PASSWORD", "pw")
-    own = environment.EnvironmentProvider({"OCIREG_USERNAME": "own", "OCIREG_PASSWORD": "pw"})
+    prefix = environment.env_prefix(HOST)
+    monkeypatch.setenv(f"{prefix}_USERNAME", "process-env")
+    monkeypatch.setenv(f"{prefix}_PASSWORD", "pw")
+    own = environment.EnvironmentProvider({f"{prefix}_USERNAME": "own", f"{prefix}_PASSWORD": "pw"})
     with make_client(plugins=[own]) as client:
         assert client.plugin_manager.get_plugin("environment") is own
         info = client.explain_credentials(HOST)

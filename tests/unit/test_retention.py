@@ -4,7 +4,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocireg.retention import TagInfo, parse_age, parse_created, select
+from ocireg import OciregError
+from ocireg.retention import (
+    InvalidSelectionError,
+    TagInfo,
+    filter_names,
+    parse_age,
+    parse_created,
+    select,
+    sort_tags,
+    version_key,
+)
 
 NOW = datetime(2024, 6, 10, tzinfo=UTC)
 
@@ -112,3 +122,87 @@ def test_parse_created_handles_go_nanoseconds_and_zones() -> None:
 def test_invalid_regex_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="invalid pattern regular expression"):
         select(TAGS, patterns=["("])
+
+
+def test_invalid_input_is_an_ocireg_error_and_a_value_error() -> None:
+    for call in (
+        lambda: select(TAGS, patterns=["("]),
+        lambda: select(TAGS, excludes=["["]),
+        lambda: select(TAGS, match="glob"),
+        lambda: parse_age("soon"),
+        lambda: sort_tags(["a"], "random"),
+    ):
+        with pytest.raises(InvalidSelectionError) as info:
+            call()
+        assert isinstance(info.value, OciregError) and isinstance(info.value, ValueError)
+
+
+NAMES = ["1.0", "1.1", "1.10", "10.0", "latest", "latest-dev", "rc-1.1"]
+
+
+@pytest.mark.parametrize(
+    ("match", "patterns", "excludes", "selected", "unmatched"),
+    [
+        # full match (the default): anchors say nothing, "1\." alone matches no tag
+        ("full", [r"^1\."], [], [], ([r"^1\."], [])),
+        ("full", [r"1\..*"], ["latest"], ["1.0", "1.1", "1.10"], ([], [])),
+        ("full", [], ["^latest"], ["1.0", "1.1", "1.10", "10.0", "latest-dev", "rc-1.1"], ([], [])),
+        # prefix: anchored at the start only
+        ("prefix", [r"1\."], [r"1\.1"], ["1.0"], ([], [])),
+        ("prefix", [], ["latest"], ["1.0", "1.1", "1.10", "10.0", "rc-1.1"], ([], [])),
+        # search: anywhere
+        ("search", [r"1\.1"], [], ["1.1", "1.10", "rc-1.1"], ([], [])),
+        ("search", ["nothing"], ["neither"], [], (["nothing"], ["neither"])),
+    ],
+    ids=[
+        "full-anchor-matches-nothing",
+        "full",
+        "full-exclude",
+        "prefix",
+        "prefix-exclude",
+        "search",
+        "unmatched-reported",
+    ],
+)
+def test_match_modes(
+    match: str,
+    patterns: list[str],
+    excludes: list[str],
+    selected: list[str],
+    unmatched: tuple[list[str], list[str]],
+) -> None:
+    sel = filter_names(NAMES, patterns=patterns, excludes=excludes, match=match)
+    assert sel.delete_tags == selected
+    assert (list(sel.unmatched_patterns), list(sel.unmatched_excludes)) == unmatched
+
+
+def test_matched_says_which_pattern_selected_or_protected_each_tag() -> None:
+    sel = filter_names(NAMES, patterns=[r"1\.1.*", r"1.*"], excludes=[r"1\.10", "x"], match="full")
+    assert sel.matched == {"1.0": "1.*", "1.1": r"1\.1.*", "1.10": r"1\.10", "10.0": "1.*"}
+    assert dict((i.tag, why) for i, why in sel.keep)["1.10"] == "excluded"
+    assert sel.unmatched_excludes == ("x",)
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("version", ["1", "1.2", "1.10", "1.10-rc1", "1.10.1", "2", "b9", "b10", "latest", "v1"]),
+        ("text", ["1", "1.10", "1.10-rc1", "1.10.1", "1.2", "2", "b10", "b9", "latest", "v1"]),
+        ("none", ["1.10", "1.2", "latest", "1.10-rc1", "1.10.1", "b10", "b9", "v1", "2", "1"]),
+    ],
+)
+def test_sort_orders(order: str, expected: list[str]) -> None:
+    given = ["1.10", "1.2", "latest", "1.10-rc1", "1.10.1", "b10", "b9", "v1", "2", "1"]
+    assert sort_tags(given, order) == expected
+
+
+def test_version_order_is_total() -> None:
+    assert sort_tags(["1", "01", "001"]) == ["001", "01", "1"]
+    assert version_key("1.2") < version_key("1.10")
+
+
+def test_keep_latest_ties_rank_by_version_of_the_tags() -> None:
+    """Images without creation time (or with the same one) rank by their highest tag in
+    version order, not by digest."""
+    tags = [TagInfo("1.9", "dz", None), TagInfo("1.10", "da", None), TagInfo("1.2", "dm", None)]
+    assert select(tags, keep_latest=1, now=NOW).delete_tags == ["1.9", "1.2"]

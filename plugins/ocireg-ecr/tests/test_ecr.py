@@ -21,6 +21,7 @@ from ocireg_ecr import EcrCredentials, EcrRegistry, parse_host
 from ocireg_ecr.provider import NEGATIVE_TTL
 
 from ocireg.auth.credentials import BasicCredentials
+from ocireg.builtin.environment import env_prefix
 from ocireg.client import Client
 from ocireg.errors import PluginError
 from ocireg.hookspecs import hookimpl
@@ -407,8 +408,14 @@ def test_explicit_and_environment_credentials_win(monkeypatch: pytest.MonkeyPatc
         registry=HOST, repository=None
     ) == BasicCredentials("me", "pw")
 
+    # The generic pair names no registry: asked after the plugin, it does not win here ...
     monkeypatch.setenv("OCIREG_USERNAME", "ci")
     monkeypatch.setenv("OCIREG_PASSWORD", "ci-secret")
+    assert Client().explain_credentials(HOST)["provider"] == "ecr"
+    # ... the variables of this registry do.
+    prefix = env_prefix(HOST)
+    monkeypatch.setenv(f"{prefix}_USERNAME", "ci")
+    monkeypatch.setenv(f"{prefix}_PASSWORD", "ci-secret")
     assert Client().explain_credentials(HOST)["provider"] == "environment"
 
 

@@ -26,6 +26,7 @@ from ocireg_gcp.provider import NEGATIVE_TTL
 from pytest_httpserver import HTTPServer
 
 from ocireg.auth.credentials import BasicCredentials
+from ocireg.builtin.environment import env_prefix
 from ocireg.client import Client
 from ocireg.errors import PluginError
 from ocireg.plugins import CREDENTIAL_ORDER
@@ -383,6 +384,12 @@ def test_builtin_providers_answer_first(monkeypatch: pytest.MonkeyPatch, key_fil
     assert explicit.plugin_manager.hook.ocireg_get_credentials(
         registry=HOST, repository=None
     ) == BasicCredentials("me", "pw")
+    # The generic pair names no registry: asked after the plugin, it does not win here ...
     monkeypatch.setenv("OCIREG_USERNAME", "ci")
     monkeypatch.setenv("OCIREG_PASSWORD", "ci-secret")
+    assert Client().explain_credentials("gcr.io")["provider"] == "gcp"
+    # ... the variables of this registry do.
+    prefix = env_prefix("gcr.io")
+    monkeypatch.setenv(f"{prefix}_USERNAME", "ci")
+    monkeypatch.setenv(f"{prefix}_PASSWORD", "ci-secret")
     assert Client().explain_credentials("gcr.io")["provider"] == "environment"

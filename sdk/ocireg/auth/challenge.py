@@ -71,8 +71,10 @@ class _Scanner:
         self.pos = m.end()
         return m.group(0)
 
-    def quoted(self) -> str:
-        """Read a quoted-string starting at the opening quote; tolerate a missing close."""
+    def quoted(self) -> str | None:
+        """Read a quoted-string starting at the opening quote; None (the rest of the header
+        consumed) when it is never closed: a truncated value, such as a realm cut short,
+        must not be used (docker's parser drops it too)."""
         assert self.text[self.pos] == '"'
         self.pos += 1
         out: list[str] = []
@@ -84,9 +86,9 @@ class _Scanner:
                 continue
             self.pos += 1
             if ch == '"':
-                break
+                return "".join(out)
             out.append(ch)
-        return "".join(out)
+        return None
 
 
 def _param_follows(sc: _Scanner) -> tuple[str, int] | None:
@@ -144,7 +146,8 @@ def parse_challenges(header: str | None) -> list[Challenge]:
                 name, sc.pos = found
                 sc.skip_space()
                 value = sc.quoted() if sc.peek() == '"' else (sc.match(_TOKEN) or "")
-                params.setdefault(name.lower(), value)
+                if value is not None:
+                    params.setdefault(name.lower(), value)
                 sc.skip_space()
         challenges.append(Challenge(scheme.lower(), params, token68))
     return challenges

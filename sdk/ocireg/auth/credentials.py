@@ -20,8 +20,12 @@ change what is sent.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
+
+from ..errors import AuthenticationError
 
 __all__ = [
     "BasicCredentials",
@@ -29,6 +33,7 @@ __all__ = [
     "IdentityToken",
     "RegistryToken",
     "credentials_kind",
+    "sanitized",
 ]
 
 
@@ -89,3 +94,43 @@ def credentials_kind(creds: Credentials | None) -> str:
 def _fingerprint(kind: str, user: str, secret: str) -> str:
     # A one-way key for caches, so two credentials never share a token and no secret is kept.
     return hashlib.sha256(f"{kind}\0{user}\0{secret}".encode()).hexdigest()[:16]
+
+
+def _bad(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL, C1) or a line/paragraph
+    separator: anything that could end or split a header line."""
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
+def sanitized(creds: Credentials | None) -> Credentials | None:
+    """``creds`` with surrounding whitespace stripped from its secret (a token or password
+    read from a file or ``$(cat ...)`` often ends in a newline), or ``creds`` itself when
+    nothing changes.
+
+    :raises AuthenticationError: when a secret or user name still holds a control character;
+        the message names the kind and source of the credential, never the secret. It is
+        raised with no ``__cause__`` or ``__context__``.
+    """
+    if creds is None:
+        return None
+    if isinstance(creds, BasicCredentials):
+        user, secret = creds.username, creds.password
+    elif isinstance(creds, IdentityToken):
+        user, secret = creds.username, creds.token
+    else:
+        user, secret = "", creds.token
+    # Text only: a str subclass or bytes from a buggy provider is refused too.
+    if not isinstance(secret, str) or not isinstance(user, str):
+        problem = "is not text"
+    else:
+        stripped = secret.strip()
+        problem = ""
+        if _bad(stripped) or _bad(user):
+            problem = "contains control characters"
+        elif stripped != secret:
+            key = "password" if isinstance(creds, BasicCredentials) else "token"
+            return dataclasses.replace(creds, **{key: stripped})  # type: ignore[arg-type]
+    if problem:
+        where = f" from {creds.source}" if creds.source else ""
+        raise AuthenticationError(f"the {creds.kind} credential{where} {problem}; not using it")
+    return creds

@@ -9,22 +9,28 @@ a cached token that was asked for a superset of the wanted scopes is reused.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
-import ipaddress
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import requests
 
 from ..errors import AuthenticationError, TransportError
-from .credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
+from ..hosts import origin
+from ..http_errors import describe_request_error
+from ..limits import TOKEN_BODY_LIMIT, RateGuard, read_bounded
+from ..redaction import redact_url
+from .credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken, sanitized
+from .realm import check_realm
 from .scope import scope_covers
 
 if TYPE_CHECKING:
-    import requests
-
     from .challenge import Challenge
 
 __all__ = ["Token", "TokenCache", "basic_header", "check_realm", "fetch_token"]
@@ -35,6 +41,10 @@ DEFAULT_EXPIRES_IN = 60.0  # the token spec's default when expires_in is missing
 MIN_EXPIRES_IN = 60.0  # regclient and containers/image never trust less than this
 REFRESH_MARGIN = 10.0  # refresh this long before expiry so a request never carries a dead token
 CLIENT_ID = "ocireg"
+#: Same-origin redirects a token request follows at most.
+MAX_REALM_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,47 +61,10 @@ class Token:
 
 
 def basic_header(creds: BasicCredentials) -> str:
+    """``Basic base64(user:password)``, UTF-8 encoded (RFC 7617 ``charset="UTF-8"``; what
+    docker and containerd send), for the registry and the token realm alike."""
     raw = f"{creds.username}:{creds.password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def check_realm(realm: str, registry_url: str) -> None:
-    """Refuse realms that would leak credentials (REGISTRY-FACTS 3.5, "Realm safety").
-
-    An https registry may not send us to a plain-http realm on another host, and a realm must
-    be an http(s) URL.
-    """
-    problem = _realm_problem(realm, registry_url)
-    if problem:
-        raise AuthenticationError(problem)
-
-
-@functools.lru_cache(maxsize=256)
-def _realm_problem(realm: str, registry_url: str) -> str | None:
-    # Checked before every authorised request, for a handful of distinct pairs: cached.
-    parts = urlsplit(realm)
-    reg = urlsplit(registry_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"token realm {realm!r} of {reg.netloc} is not an http(s) URL"
-    if reg.scheme == "https" and parts.scheme == "http" and parts.hostname != reg.hostname:
-        return (
-            f"refusing plain-http token realm {parts.scheme}://{parts.netloc} "
-            f"for https registry {reg.netloc}"
-        )
-    if reg.scheme == "https" and not _is_loopback(reg.hostname) and _is_loopback(parts.hostname):
-        return f"refusing loopback token realm {parts.netloc} for {reg.netloc}"
-    return None
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fetch_token(
@@ -104,12 +77,18 @@ def fetch_token(
     verify: bool | str = True,
     cert: str | tuple[str, str] | None = None,
     proxies: dict[str, str] | None = None,
+    guard: RateGuard | None = None,
 ) -> Token:
     """Ask the challenge's realm for a token covering ``scopes``.
 
     ``verify`` and ``cert`` are the TLS settings of the registry (``requests``' meaning): a
-    realm on a registry with a private CA needs that CA too.
+    realm on a registry with a private CA needs that CA too. Redirects are followed by hand
+    and only within the realm's origin (scheme, host, port): the refresh token or password
+    never goes anywhere else. The answer is read up to :data:`~ocireg.limits.TOKEN_BODY_LIMIT`
+    through ``guard`` (a minimum rate, a deadline). No exception raised here carries a
+    secret in its message, ``__cause__`` or ``__context__``.
     """
+    creds = sanitized(creds)
     if isinstance(creds, RegistryToken):
         return Token(creds.token, float("inf"), scopes)
     realm = challenge.realm
@@ -117,58 +96,67 @@ def fetch_token(
         raise AuthenticationError("bearer challenge without a realm")
     service = challenge.service
     host = urlsplit(realm).netloc
-    try:
-        resp = None
-        if isinstance(creds, IdentityToken):
-            resp = _oauth2_post(
-                session, realm, service, scopes, creds, timeout, verify, cert, proxies
+    guard = guard or RateGuard(what=f"token request to {host}")
+    send = functools.partial(
+        _send_realm, session, guard, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+    )
+    resp = None
+    if isinstance(creds, IdentityToken):
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": creds.token,
+            "client_id": CLIENT_ID,
+            "scope": " ".join(scopes),
+        }
+        if service:
+            form["service"] = service
+        resp = send("POST", realm, urlencode(form).encode(), _FORM)
+        if resp.status_code in (404, 405):
+            # Token servers without the OAuth2 endpoint (ggcr falls back the same way).
+            resp.close()
+            resp = None
+    if resp is None:
+        params: list[tuple[str, str]] = []
+        if service:
+            params.append(("service", service))
+        params.extend(("scope", s) for s in scopes)
+        headers: dict[str, str] = {}
+        if isinstance(creds, BasicCredentials):
+            params.append(("account", creds.username))
+            headers["Authorization"] = basic_header(creds)
+        elif isinstance(creds, IdentityToken):
+            headers["Authorization"] = basic_header(BasicCredentials(creds.username, creds.token))
+        url = realm + ("&" if urlsplit(realm).query else "?") + urlencode(params)
+        resp = send("GET", url if params else realm, None, headers)
+    with contextlib.closing(resp):
+        if resp.status_code in (401, 403):
+            who = f"user {_user(creds)!r}" if creds else "anonymous access"
+            raise AuthenticationError(
+                f"token server {host} refused {who} for {' '.join(scopes) or 'no scope'}"
+                f" ({resp.status_code})"
             )
-            if resp.status_code in (404, 405):
-                # Token servers without the OAuth2 endpoint (ggcr falls back the same way).
-                resp = None
-        if resp is None:
-            params: list[tuple[str, str]] = []
-            if service:
-                params.append(("service", service))
-            params.extend(("scope", s) for s in scopes)
-            auth = None
-            if isinstance(creds, BasicCredentials):
-                params.append(("account", creds.username))
-                auth = (creds.username, creds.password)
-            elif isinstance(creds, IdentityToken):
-                auth = (creds.username, creds.token)
-            resp = session.get(
-                realm,
-                params=params,
-                auth=auth,
-                timeout=timeout,
-                verify=verify,
-                cert=cert,
-                proxies=proxies,
-            )
-    except Exception as exc:  # requests.RequestException and friends
-        raise TransportError(f"token request to {host} failed: {type(exc).__name__}") from exc
-    if resp.status_code in (401, 403):
-        who = f"user {_user(creds)!r}" if creds else "anonymous access"
-        raise AuthenticationError(
-            f"token server {host} refused {who} for {' '.join(scopes) or 'no scope'}"
-            f" ({resp.status_code})"
-        )
-    if resp.status_code != 200:
-        raise AuthenticationError(f"token server {host} answered {resp.status_code}")
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        raise AuthenticationError(f"token server {host} sent no JSON") from None
+        if resp.status_code != 200:
+            raise AuthenticationError(f"token server {host} answered {resp.status_code}")
+        raw = read_bounded(resp, TOKEN_BODY_LIMIT, f"token response from {host}", guard=guard)
+    body = _json(raw)
     value = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
     if not isinstance(value, str) or not value:
         raise AuthenticationError(f"token server {host} sent no token")
+    if not value.isprintable() or value != value.strip():
+        raise AuthenticationError(f"token server {host} sent a token with control characters")
     expires_in = body.get("expires_in")
     lifetime = DEFAULT_EXPIRES_IN
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
         lifetime = max(float(expires_in), MIN_EXPIRES_IN)
     log.debug("token from %s for %s, valid %.0f s", host, " ".join(scopes), lifetime)
-    return Token(value, time.monotonic() + lifetime, scopes)
+    return Token(value, time.monotonic() + min(lifetime, 1e9), scopes)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _user(creds: Credentials | None) -> str:
@@ -177,28 +165,62 @@ def _user(creds: Credentials | None) -> str:
     return "<token>"
 
 
-def _oauth2_post(
+def _send_realm(
     session: requests.Session,
-    realm: str,
-    service: str | None,
-    scopes: tuple[str, ...],
-    creds: IdentityToken,
+    guard: RateGuard,
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
     timeout: float | tuple[float, float],
-    verify: bool | str = True,
-    cert: str | tuple[str, str] | None = None,
-    proxies: dict[str, str] | None = None,
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    proxies: dict[str, str] | None,
 ) -> requests.Response:
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": creds.token,
-        "client_id": CLIENT_ID,
-        "scope": " ".join(scopes),
-    }
-    if service:
-        form["service"] = service
-    return session.post(
-        realm, data=form, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-    )
+    """One token request, following same-origin redirects only (at most
+    :data:`MAX_REALM_REDIRECTS`); 303 (and 301/302 after a POST) would drop the form, so only
+    307/308 are followed for a POST."""
+    start = origin(url)
+    host = urlsplit(url).netloc
+    for _ in range(MAX_REALM_REDIRECTS + 1):
+        guard.check()
+        failure: str | None = None
+        try:
+            resp = session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
+                allow_redirects=False,
+                stream=True,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # Their messages name host, port and path (the GET's query holds no secret).
+            raise TransportError(
+                f"token request to {host} failed: {describe_request_error(exc)}"
+            ) from exc
+        except Exception as exc:  # anything else may quote a header: keep no chain at all
+            failure = type(exc).__name__
+        if failure is not None:
+            raise TransportError(f"token request to {host} failed: {failure}")
+        if resp.status_code not in _REDIRECTS or "Location" not in resp.headers:
+            return resp
+        target = urljoin(url, resp.headers["Location"])
+        resp.close()
+        if origin(target) != start:
+            raise AuthenticationError(
+                f"token server {host} redirected to another origin"
+                f" ({redact_url(target)}); refusing to send credentials there"
+            )
+        if method == "POST" and resp.status_code not in (307, 308):
+            raise AuthenticationError(f"token server {host} answered {resp.status_code}")
+        url = target
+    raise AuthenticationError(f"token server {host}: too many redirects")
 
 
 class TokenCache:

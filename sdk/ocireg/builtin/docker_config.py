@@ -10,23 +10,29 @@ The same logic serves ``DOCKER_AUTH_CONFIG`` (a whole config as JSON in the envi
 Writing, as ``docker login``/``docker logout`` do: :func:`store_login` and
 :func:`erase_login` use the credential helper that config names for the registry
 (``credHelpers``, else ``credsStore``) and otherwise the file's ``auths``. The file is
-rewritten atomically with mode 0600 and every other key kept as it was.
+rewritten atomically with mode 0600 and every other key kept as it was; the whole
+read-modify-write holds an exclusive lock (``fcntl.flock`` on ``config.json.lock`` beside
+the file), so concurrent logins in several processes all keep their entry. A symlinked
+``config.json`` (dotfiles managers) is updated where it points, the link kept; a config
+directory that does not exist yet is created with mode 0700.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..auth.credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken
 from ..errors import PluginError
 from ..hookspecs import hookimpl
-from ..reference import DOCKER_HUB_ALIASES, normalize_registry
+from ..reference import DOCKER_HUB_ALIASES, check_registry
 from . import credential_helpers
 
 __all__ = [
@@ -210,19 +216,20 @@ def store_login(
     :raises PluginError: the config cannot be read, or the helper failed.
     :raises OSError: the config cannot be written.
     """
-    registry = normalize_registry(registry)
+    registry = check_registry(registry)
     path = config_path(config_dir)
-    doc = load_config(path) or {}
-    key = server_key(registry)
-    suffix, _ = helper_for(doc, registry)
-    if suffix:
-        credential_helpers.store(suffix, key, username, secret)
-        return f"docker-credential-{suffix}"
-    auths = doc.get("auths")
-    if not isinstance(auths, dict):
-        auths = doc["auths"] = {}
-    auths[key] = {"auth": base64.b64encode(f"{username}:{secret}".encode()).decode()}
-    _write_config(path, doc)
+    with _locked(path) as real:
+        doc = load_config(real) or {}
+        key = server_key(registry)
+        suffix, _ = helper_for(doc, registry)
+        if suffix:
+            credential_helpers.store(suffix, key, username, secret)
+            return f"docker-credential-{suffix}"
+        auths = doc.get("auths")
+        if not isinstance(auths, dict):
+            auths = doc["auths"] = {}
+        auths[key] = {"auth": base64.b64encode(f"{username}:{secret}".encode()).decode()}
+        _write_config(real, doc)
     return str(path)
 
 
@@ -235,27 +242,71 @@ def erase_login(registry: str, *, config_dir: str | os.PathLike[str] | None = No
     :raises PluginError: the config cannot be read, or the helper failed.
     :raises OSError: the config cannot be written.
     """
-    registry = normalize_registry(registry)
+    registry = check_registry(registry)
     path = config_path(config_dir)
-    doc = load_config(path) or {}
-    key = server_key(registry)
-    suffix, _ = helper_for(doc, registry)
-    if suffix:
-        credential_helpers.erase(suffix, key)
-    auths = doc.get("auths")
-    removed = []
-    if isinstance(auths, dict):
-        removed = [k for k in list(auths) if k == key or host_of(k) == host_of(key)]
-        for k in removed:
-            del auths[k]
-    if removed:
-        _write_config(path, doc)
+    if not os.path.lexists(path):
+        return False  # no file, so no helper and no entry: create nothing
+    with _locked(path) as real:
+        doc = load_config(real) or {}
+        key = server_key(registry)
+        suffix, _ = helper_for(doc, registry)
+        if suffix:
+            credential_helpers.erase(suffix, key)
+        auths = doc.get("auths")
+        removed = []
+        if isinstance(auths, dict):
+            removed = [k for k in list(auths) if k == key or host_of(k) == host_of(key)]
+            for k in removed:
+                del auths[k]
+        if removed:
+            _write_config(real, doc)
     return bool(suffix or removed)
 
 
+def _make_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) with mode 0700: it will hold secrets. An
+    existing directory is left as it is."""
+    if directory.is_dir():
+        return
+    directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        return  # another process made it first
+    os.chmod(directory, 0o700)  # whatever the umask
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[Path]:
+    """Hold an exclusive lock for a read-modify-write of ``path``; yield the file to read
+    and write: ``path``, or where it points when it is a symlink (the link is kept, as
+    docker/cli's ``configfile.Save`` does).
+
+    The lock is ``fcntl.flock`` on a sibling ``<file>.lock`` that is never removed (removing
+    a lock file lets two processes lock two different files). Not on platforms without
+    ``fcntl``: there the rename alone keeps the file whole, but concurrent writers may lose
+    an entry.
+    """
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    _make_private_dir(real.parent)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield real
+        return
+    lock = real.with_name(real.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield real
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _write_config(path: Path, doc: dict[str, Any]) -> None:
-    """Replace ``path`` atomically with ``doc`` (tab-indented, as docker writes it), 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace ``path`` atomically with ``doc`` (tab-indented, as docker writes it), 0600.
+    ``path`` is a regular file (or none yet): :func:`_locked` resolved any symlink."""
+    _make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -30,6 +30,7 @@ from ._common import (
     EXIT_REFUSED,
     EXIT_USAGE,
     UsageError,
+    printable,
     usage_error,
 )
 
@@ -50,11 +51,18 @@ __all__ = [
 ]
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines (``-v``: requests, headers, a registry's answers) made terminal-safe."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_newlines=True)
+
+
 def _setup_logging(verbose: int) -> None:
     if verbose <= 0:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(name)s: %(message)s"))
     root = logging.getLogger("ocireg")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
@@ -91,12 +99,14 @@ def _complete(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
-    """Print one line (``-v``: the traceback first) and return the exit code."""
+    """Print one line (``-v``: the traceback first) and return the exit code. The message
+    often quotes the registry (its error text, a tag): control characters are escaped."""
     if args.verbose:
         import traceback
 
-        traceback.print_exc()
-    print("ocireg: " + re.sub(r"\s*\n\s*", " ", message.strip()), file=sys.stderr)
+        sys.stderr.write(printable(traceback.format_exc(), keep_newlines=True))
+    line = re.sub(r"\s*\n\s*", " ", message.strip())
+    print("ocireg: " + printable(line), file=sys.stderr)
     return code
 
 
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             result: int = run(args)
         return result
     except KeyboardInterrupt as exc:
-        print(f"ocireg: {str(exc) or 'interrupted'}", file=sys.stderr)
+        print(f"ocireg: {printable(str(exc) or 'interrupted')}", file=sys.stderr)
         return exit_code_for_interrupt(exc)
     except errors.OciregError as exc:
         return _fail(args, str(exc), exit_code_for(exc))

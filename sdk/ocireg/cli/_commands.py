@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..reference import Reference, normalize_registry
-from ._common import emit, make_client, plain, usage_error
+from ..reference import Reference
+from ._common import emit, make_client, plain, registry_arg, usage_error
 
 #: Commands implemented in other modules of this package, loaded when used (so that
 #: ``ocireg parse`` never imports what ``copy`` needs).
@@ -35,7 +35,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_ping(args: argparse.Namespace) -> int:
-    host = normalize_registry(args.registry)
+    host = registry_arg(args.registry)
     with make_client(args, [host]) as client:
         info = client.ping(host)
     data = {
@@ -51,7 +51,7 @@ def cmd_ping(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    host = normalize_registry(args.registry)
+    host = registry_arg(args.registry)
     with make_client(args, [host]) as client:
         repos = client.catalog(host)
     emit(args, {"registry": host, "repositories": repos}, lambda: repos)

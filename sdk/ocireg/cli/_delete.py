@@ -181,7 +181,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
                 except KeyboardInterrupt as exc:
                     return _interrupted(args, report, exc, data, text)
     except ValueError as exc:
-        if isinstance(exc, OciregError):
+        # a bad --match/--older-than is the user's (retention.InvalidSelectionError); other
+        # errors that are also ValueErrors came from the registry
+        if isinstance(exc, OciregError) and not isinstance(exc, retention.InvalidSelectionError):
             raise
         usage_error(str(exc))
     emit(args, data(), text)

@@ -7,20 +7,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..reference import normalize_registry
-from ._common import EXIT_NOT_FOUND, emit, make_client, read_password, usage_error
+from ._common import EXIT_NOT_FOUND, emit, make_client, read_password, registry_arg, usage_error
 
 
 def cmd_login(args: argparse.Namespace) -> int:
     from ..builtin.docker_config import store_login
 
-    host = normalize_registry(args.registry)
+    host = registry_arg(args.registry)
     if not args.username:
         usage_error("login needs -u/--username")
-    password = read_password(args)
+    password = read_password(args)  # read once: make_client gets the same, with no warning
     if not password:
         usage_error("login needs a password: --password-stdin (or -p)")
-    args.password_stdin, args.password = False, password  # already read
     with make_client(args, [host]) as client:
         client.ping(host)  # raises AuthenticationError when refused
     where = store_login(host, args.username, password, config_dir=args.config)
@@ -31,7 +29,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_logout(args: argparse.Namespace) -> int:
     from ..builtin.docker_config import erase_login
 
-    host = normalize_registry(args.registry)
+    host = registry_arg(args.registry)
     if not erase_login(host, config_dir=args.config):
         print(f"ocireg: not logged in to {host}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -40,7 +38,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
-    host = normalize_registry(args.registry)
+    host = registry_arg(args.registry)
     with make_client(args, [host]) as client:
         info = client.explain_credentials(host)
 

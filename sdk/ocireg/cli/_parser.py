@@ -18,6 +18,14 @@ exit codes:
 environment:
   OCIREG_PROGRESS=1  progress bars even when stderr is not a terminal (0: never);
                      --json and --quiet always hide them
+  OCIREG_<HOST>_USERNAME / _PASSWORD (or _TOKEN)
+                     credentials for one registry (HOST upper-cased, other characters
+                     than A-Z and 0-9 as _: OCIREG_127_0_0_1_5000_USERNAME); asked
+                     right after -u/-p
+  OCIREG_USERNAME / OCIREG_PASSWORD (or OCIREG_TOKEN)
+                     credentials for any registry, asked LAST: only where neither the
+                     variables above, docker's config.json, containers' auth.json nor
+                     a plugin has credentials for the host
 """
 
 EXAMPLES = {
@@ -31,10 +39,12 @@ EXAMPLES = {
     "inspect": "ocireg inspect 127.0.0.1:5000/app:1.0 --platform linux/amd64",
     "config": "ocireg config 127.0.0.1:5000/app:1.0",
     "blob": "ocireg blob get 127.0.0.1:5000/app@sha256:... -o layer.tgz\n"
+    "  ocireg blob get 127.0.0.1:5000/app@sha256:... -o - | tar tz\n"
     "  ocireg blob put 127.0.0.1:5000/app layer.tgz\n"
     "  ocireg blob head 127.0.0.1:5000/app@sha256:...",
     "copy": "ocireg copy 127.0.0.1:5000/app:1.0 127.0.0.1:5000/mirror/app:1.0\n"
-    "  ocireg copy src:1.0 dst:1.0 --platform linux/arm64",
+    "  ocireg copy src:1.0 dst:1.0 --platform linux/arm64\n"
+    '  ocireg copy quay.io/org/app:1 r.example/app:1 --dest-creds "robot:$TOKEN"',
     "delete": "ocireg delete 127.0.0.1:5000/app:old-build --dry-run\n"
     "  ocireg delete 127.0.0.1:5000/app@sha256:... --force",
     "prune": "ocireg prune 127.0.0.1:5000/app --match 'build-.*' --keep-latest 5 "
@@ -77,11 +87,23 @@ def _sub(
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection and output")
-    g.add_argument("-u", "--username", help="user name for the registry")
+    g.add_argument(
+        "-u",
+        "--username",
+        help="user name for the registry (copy: only when both are on one host; see --src-creds)",
+    )
     g.add_argument("-p", "--password", help="password (prefer --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    g.add_argument("--insecure", action="store_true", help="skip TLS verification")
-    g.add_argument("--plain-http", action="store_true", help="use http, not https")
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the registry's TLS certificate (still TLS: never plain http)",
+    )
+    g.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="use http, not https (credentials then travel in clear)",
+    )
     g.add_argument("--ca-cert", metavar="PEM", help="CA bundle to verify the registry with")
     g.add_argument("--client-cert", metavar="PEM", help="client certificate for mutual TLS")
     g.add_argument("--client-key", metavar="PEM", help="key of the client certificate")
@@ -142,7 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     blob.required = True
     g = blob.add_parser("get", parents=c, help="download a blob (verified)")
     g.add_argument("reference", help="REPO@DIGEST")
-    g.add_argument("-o", "--output", required=True, metavar="FILE")
+    g.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="a file (replaced only once verified); a device or FIFO, or - for stdout, is "
+        "written as the bytes come and checked at the end",
+    )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="FILE may be a symbolic link: write the file it points to",
+    )
     g = blob.add_parser("put", parents=c, help="upload a file as a blob")
     g.add_argument("repository")
     g.add_argument("file")
@@ -155,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(add, "copy", "copy an image or index to another repository or registry", c)
     p.add_argument("source")
     p.add_argument("destination")
+    p.add_argument(
+        "--src-creds",
+        metavar="USER:PASSWORD",
+        help="credentials for the source registry only",
+    )
+    p.add_argument(
+        "--dest-creds",
+        metavar="USER:PASSWORD",
+        help="credentials for the destination registry only (-u/-p are accepted only when "
+        "source and destination are on the same registry)",
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--platform", metavar="OS/ARCH[/VARIANT]")
     which.add_argument("--all-platforms", action="store_true", default=True)

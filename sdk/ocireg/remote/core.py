@@ -6,6 +6,7 @@ See :mod:`ocireg.remote` for what the wire layer is and promises.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,14 +16,18 @@ import requests
 
 from ..auth.scope import CATALOG_SCOPE, repository_scope
 from ..digest import Digest
-from ..errors import ManifestError
+from ..errors import ManifestError, RegistryError
+from ..hosts import origin
 from ..http_errors import raise_for_status
+from ..limits import PAGE_BODY_LIMIT, read_bounded
 from ..manifests import HandlerRegistry
+from ..redaction import redact_url
 from ..reference import TAG_PATTERN, Reference
 from ..transport import Transport
 
 __all__ = [
     "MAX_MANIFEST_SIZE",
+    "MAX_PAGES",
     "PULL",
     "PUSH",
     "Page",
@@ -36,6 +41,8 @@ __all__ = [
 
 #: Registries must accept manifests of at least 4 MiB (distribution spec); we read no more.
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+#: The most pages :meth:`RemoteBase.paginate` reads for one list.
+MAX_PAGES = 10_000
 PULL = ("pull",)
 PUSH = ("pull", "push")
 
@@ -134,6 +141,10 @@ class RemoteBase:
             method, ref.domain, path_or_url, scopes=scopes, repository=ref.path, **kwargs
         )
 
+    #: The most pages one :meth:`paginate` call reads (a million tags at 100 a page); more
+    #: is taken for a registry sending pages for ever, and ends with a RegistryError.
+    max_pages = MAX_PAGES
+
     def paginate(
         self,
         registry: str,
@@ -146,14 +157,33 @@ class RemoteBase:
         headers: Mapping[str, str] | None = None,
         missing: bool = False,
     ) -> Iterator[Page]:
-        """Every page of a ``Link``-paged list (RFC 5988 ``rel="next"``), stopping on a URL
+        """Every page of a ``Link``-paged list (RFC 8288 ``rel="next"``), stopping on a URL
         seen before. ``missing=True``: a 404 on the first page ends the list with no page
-        (the referrers API's "not supported")."""
+        (the referrers API's "not supported").
+
+        What a registry sends is bounded: each page is read up to
+        :data:`~ocireg.limits.PAGE_BODY_LIMIT` bytes after decoding, at most
+        :attr:`max_pages` pages are read, and a ``Link`` is followed only on the registry's
+        own origin (scheme, host, port): one naming another is a
+        :class:`~ocireg.errors.RegistryError`, not a page silently merged in.
+        """
+        home = origin(self.transport.base_url(registry))
         url: str | None = path
         seen: set[str] = set()
+        count = 0
         while url and url not in seen:
             first = not seen
+            if count >= self.max_pages:
+                raise RegistryError(
+                    f"{operation} {registry}: more than {self.max_pages} pages; stopping",
+                    status=200,
+                    operation=operation,
+                    registry=registry,
+                )
+            count += 1
             seen.add(url)
+            here = urljoin(self.transport.base_url(registry) + "/", url)
+            seen.add(here)  # a Link back to the (relative) first page is a loop too
             resp = self.transport.request(
                 "GET",
                 registry,
@@ -162,21 +192,30 @@ class RemoteBase:
                 repository=repository,
                 headers=headers,
                 params=params if first else None,
+                stream=True,
             )
-            # Remember absolute URLs: a Link back to the (relative) first page is a loop too.
-            seen.add(urljoin(resp.url, url))
             with contextlib.closing(resp):
                 if missing and first and resp.status_code == 404:
                     return
                 where = path.removeprefix("/v2/")
                 raise_for_status(resp, operation=operation, registry=registry, target=where)
+                raw = read_bounded(resp, PAGE_BODY_LIMIT, f"{operation} {registry}")
                 try:
-                    body = resp.json()
-                except ValueError:
+                    body = json.loads(raw)
+                except (ValueError, RecursionError):
                     raise ManifestError(f"{operation} {registry}: answer is not JSON") from None
-                yield Page(body if isinstance(body, dict) else {}, resp.headers)
                 nxt = resp.links.get("next", {}).get("url")
-                url = urljoin(resp.url, nxt) if nxt else None
+                status = resp.status_code
+                yield Page(body if isinstance(body, dict) else {}, resp.headers)
+            url = urljoin(here, nxt) if nxt else None
+            if url and origin(url) != home:
+                raise RegistryError(
+                    f"{operation} {registry}: the next page is on another origin"
+                    f" ({redact_url(url)}); not following it",
+                    status=status,
+                    operation=operation,
+                    registry=registry,
+                )
 
     # -- registry --------------------------------------------------------------------------
 
