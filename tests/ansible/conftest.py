@@ -95,6 +95,8 @@ def run_playbook(
     verbosity: int = 0,
     name: str = "play",
     expect_rc: int | None = 0,
+    handlers: Sequence[Mapping[str, Any]] = (),
+    args: Sequence[str] = (),
 ) -> PlaybookRun:
     """Run ``tasks`` on localhost; return the registered results named in ``save``.
 
@@ -102,7 +104,8 @@ def run_playbook(
     (``group/ocireg.registry.registry``), the way playbooks set connection options once.
 
     The save task runs in an ``always`` section, so results are there even when a task
-    failed (the run's return code says so).
+    failed (the run's return code says so). ``handlers`` are the play's handlers; ``args``
+    extra ``ansible-playbook`` arguments (``--diff``, ``--check``).
     """
     workdir = tmp_path / name
     workdir.mkdir()
@@ -130,12 +133,14 @@ def run_playbook(
             }
         ],
     }
+    if handlers:
+        play["handlers"] = list(handlers)
     (workdir / "playbook.yml").write_text(json.dumps([play], indent=1))
     python = interpreter or sys.executable
     (workdir / "inventory").write_text(
         f"localhost ansible_connection=local ansible_python_interpreter={python}\n"
     )
-    cmd = [ansible_tool("ansible-playbook"), "-i", "inventory", "playbook.yml"]
+    cmd = [ansible_tool("ansible-playbook"), "-i", "inventory", "playbook.yml", *args]
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     proc = subprocess.run(
@@ -160,7 +165,11 @@ def run_playbook(
 def task(module: str, register: str, /, **options: Any) -> dict[str, Any]:
     """A task of the collection's ``module``; ``check_mode``, ``diff`` and ``ignore_errors``
     are task keywords, the rest module options."""
-    keywords = {k: options.pop(k) for k in ("check_mode", "diff", "ignore_errors") if k in options}
+    keywords = {
+        k: options.pop(k)
+        for k in ("check_mode", "diff", "ignore_errors", "notify", "loop", "async", "poll", "when")
+        if k in options
+    }
     return {
         "name": f"{module} {register}",
         f"ocireg.registry.{module}": options,

@@ -40,6 +40,7 @@ def test_credentials_from_docker_config(
     option_file = _docker_config(tmp_path / "from-option", registry.host, user, password)
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / "config.json").write_text("{}")
     name = f"{registry.host}/cred/app"
     run = playbook(
         [
@@ -49,8 +50,12 @@ def test_credentials_from_docker_config(
                  config_path=str(option_file.parent)),
             task("registry_tag_info", "anonymous", repository=name, config_path=str(empty),
                  ignore_errors=True),
+            task("registry_tag_info", "missing", repository=name,
+                 config_path=str(tmp_path / "nowhere" / "config.json"), ignore_errors=True),
+            task("registry_tag_info", "no_json", repository=name,
+                 config_path=str(tmp_path / "nowhere"), ignore_errors=True),
         ],
-        save=["from_env", "from_file", "from_dir", "anonymous"],
+        save=["from_env", "from_file", "from_dir", "anonymous", "missing", "no_json"],
         env={"DOCKER_CONFIG": str(env_dir)},
     )  # fmt: skip
     assert run["from_env"]["tags"] == ["1.0"]
@@ -60,6 +65,17 @@ def test_credentials_from_docker_config(
     assert anonymous["failed"] is True
     assert anonymous["error_type"] in ("AuthenticationError", "DeniedError"), anonymous
     assert "cred/app" in anonymous["msg"] and "Traceback" not in anonymous["msg"]
+    # a 401 says which credential source answered: here none did
+    assert anonymous["http_status"] == 401
+    assert "No credential source had credentials for " + registry.host in anonymous["msg"]
+    assert anonymous["credential_source"]["provider"] is None
+    assert "docker-config" in anonymous["credential_source"]["asked"]
+    assert "exists" not in anonymous and "tags" not in anonymous  # no leftover result keys
+    # a config_path that is not there fails instead of going on without credentials
+    missing = run["missing"]
+    assert missing["failed"] is True and missing["error_type"] == "InvalidOptionError"
+    assert "does not exist" in missing["msg"] and "nowhere" in missing["msg"]
+    assert run["no_json"]["failed"] is True and "does not exist" in run["no_json"]["msg"]
 
 
 def test_password_never_appears_in_output(
@@ -99,10 +115,14 @@ def test_password_never_appears_in_output(
     assert run["delete"]["deleted"] == ["2.0"]
     assert run["wrong"]["failed"] is True
     assert run["wrong"]["error_type"] == "AuthenticationError"
+    assert run["wrong"]["http_status"] == 401  # the token server's refusal
+    assert "came from the username and password options (provider explicit)" in run["wrong"]["msg"]
+    assert run["wrong"]["credential_source"]["username"] == user
     assert run["bad_token"]["failed"] is True
     denied = run["denied"]
     assert denied["failed"] is True
-    assert denied["error_code"] in ("DENIED", "UNAUTHORIZED"), denied
+    # the registry's code when its body had one (the SDK may answer a bare 401 without)
+    assert denied["error_code"] in ("DENIED", "UNAUTHORIZED", None), denied["msg"]
     assert denied["http_status"] in (401, 403)
     assert pusher.tags("secret/app") == ["1.0"]
 
@@ -149,11 +169,18 @@ def test_errors_are_reported_cleanly(registry_open: Registry, playbook: Playbook
     assert r["index"]["config"] is None and r["index"]["layers"] == []
     assert r["index"]["attestations"] == []  # none in this index (see tests/live/test_summary.py)
     assert "regular expression" in r["regex"]["msg"]
-    assert "must name a tag" in r["no_tag"]["msg"]
+    # no tag means latest, as docker and community.docker read it
+    assert r["no_tag"]["reference"] == name + ":latest" and r["no_tag"]["exists"] is False
+    assert r["regex"]["error_type"] == "InvalidSelectionError"
+    assert "exists" not in r["regex"] and "tags" not in r["regex"]
+    assert r["tag_in_repo"]["error_type"] == "InvalidReferenceError"
+    assert r["age"]["error_type"] == "InvalidSelectionError"
+    for key in ("platform", "regex", "tag_in_repo", "age"):
+        assert r[key]["error_type"] != "ValueError", key
     assert "without tag or digest" in r["tag_in_repo"]["msg"]
     assert "mutually exclusive" in r["both"]["msg"]
     assert "invalid age" in r["age"]["msg"]
-    for key in ("platform", "regex", "no_tag", "tag_in_repo", "both", "age"):
+    for key in ("platform", "regex", "tag_in_repo", "both", "age"):
         assert r[key]["failed"] is True, key
         assert "Traceback" not in r[key]["msg"], key
     assert pusher.tags("errors/app") == ["multi"]
@@ -198,5 +225,10 @@ def test_tls_options(registry_tls: Registry, playbook: PlaybookRunner) -> None:
     assert run["with_ca"]["tags"] == ["1.0"]
     assert run["untrusted"]["failed"] is True
     assert run["untrusted"]["error_type"] == "TransportError"
-    assert "certificate" in run["untrusted"]["msg"].lower()
+    untrusted = run["untrusted"]["msg"]
+    assert "certificate" in untrusted.lower()
+    # in the module's terms, with the URL tried
+    assert "ca_path" in untrusted and "validate_certs=false" in untrusted, untrusted
+    assert "ca_cert" not in untrusted and "insecure" not in untrusted, untrusted
+    assert f"https://{registry.host}/v2/" in untrusted
     assert run["unverified"]["tags"] == ["1.0"]

@@ -17,7 +17,16 @@ from tests.ansible.conftest import PlaybookRunner, ansible_env, ansible_tool
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
-MODULES = ("registry_tag_info", "registry_manifest_info", "registry_tag_delete")
+#: In the order their EXAMPLES run (the deleting ones last).
+MODULES = (
+    "registry_tag_info",
+    "registry_manifest_info",
+    "registry_catalog_info",
+    "registry_tag",
+    "registry_image_copy",
+    "registry_tag_delete",
+)
+LOOKUPS = ("digest", "tags")
 EXAMPLE_HOST = "registry.example.com"
 
 
@@ -35,6 +44,12 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=True,
     )
     data = json.loads(proc.stdout)
+    lookups = subprocess.run(
+        [ansible_tool("ansible-doc"), "-t", "lookup", "--json",
+         *(f"ocireg.registry.{m}" for m in LOOKUPS)],
+        cwd=tmp, env=ansible_env(tmp), capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    data.update({f"{k}@lookup": v for k, v in json.loads(lookups.stdout).items()})
     return {name.rsplit(".", 1)[1]: value for name, value in data.items()}
 
 
@@ -104,8 +119,14 @@ def _seed(registry: Registry) -> dict[str, Any]:
     pusher.tag(newest, "feature-x")  # shares the image of latest: skipped
     pusher.image(app, "feature-y")
     pusher.image(app, "feature-keep-1")
-    pusher.image("team/worker", "1.0")
-    return {"one": one, "multi": multi, "newest": newest}
+    worker = pusher.image("team/worker", "1.0")
+    for tag in ("1.1", "1.10", "latest"):
+        pusher.tag(worker, tag)
+    rc = pusher.image(app, "rc-42", created="2024-05-01T00:00:00Z")
+    for data in rc.blobs.values():  # the same image in team/builds
+        pusher.blob("team/builds", data)
+    pusher.manifest("team/builds", "rc-42", rc.raw, rc.media_type)
+    return {"one": one, "multi": multi, "newest": newest, "rc": rc}
 
 
 @pytest.mark.live
@@ -122,7 +143,7 @@ def test_examples_run(
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     (docker / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
     tasks: list[dict[str, Any]] = []
-    for module in MODULES:
+    for module in (*MODULES[:-1], *(f"{name}@lookup" for name in LOOKUPS), MODULES[-1]):
         text = docs[module]["examples"].replace(EXAMPLE_HOST, registry.host)
         tasks.extend(yaml.safe_load(text))
     registered = sorted({t["register"] for t in tasks if "register" in t} | {"worker_tags"})
@@ -138,7 +159,19 @@ def test_examples_run(
     assert r["releases"]["tags"] == ["v1.2.3", "v1.2.4"]
     assert r["releases"]["images"][0]["tags"] == ["v1.2.4"]
     assert r["releases"]["images"][0]["created"] == "2024-04-01T00:00:00Z"
-    assert r["worker_tags"]["tags"] == ["1.0"]
+    assert r["worker_tags"]["tags"] == ["1.0", "1.1", "1.10", "latest"]
+    # registry_catalog_info, registry_tag, registry_image_copy
+    assert r["catalog"]["repositories"] == ["team/app", "team/builds", "team/worker"]
+    assert [t["tags"] for t in r["team_tags"]["results"]][2] == ["1.0", "1.1", "1.10", "latest"]
+    assert r["promoted"]["digest"] == seeded["rc"].digest
+    assert r["promoted"]["previous_digest"] is None
+    assert r["pin"]["msg"] == (
+        f"would create {registry.host}/team/app:prod at {seeded['rc'].digest}"
+    )
+    assert r["mirrored"]["digest"] == seeded["multi"].digest
+    assert r["mirrored"]["blobs_mounted"] > 0 and r["mirrored"]["bytes_transferred"] == 0
+    assert r["copy_preview"]["changed"] is True and r["copy_preview"]["blobs_copied"] == 0
+    assert r["v1"]["tags"] == ["v1.2.3", "v1.2.4", "v1.2.5-rc1"]
     # registry_manifest_info
     assert r["app"]["exists"] is True and r["app"]["digest"] == seeded["one"].digest
     assert r["app"]["config"]["created"] == "2024-01-01T00:00:00Z"
@@ -149,9 +182,17 @@ def test_examples_run(
     assert r["deleted"]["deleted"] == ["1.0-rc1", "1.0-rc2"]
     assert r["cleanup"]["deleted"] == ["b4", "b5", "b6"]  # as the example's comment says
     assert r["preview"]["deleted"] == ["feature-y"]
-    assert [s["tag"] for s in r["preview"]["skipped"]] == ["feature-x"]
+    assert [s["tag"] for s in r["preview"]["kept_shared"]] == ["feature-x"]
     assert "feature-y" not in r["preview"]["diff"]["after"]["tags"]
     remaining = Pusher(registry).tags("team/app")
     assert "1.0" in remaining and "1.0-rc2" not in remaining  # 1.0 kept its image
     assert {"b1", "b2", "b3", "feature-x", "feature-y", "feature-keep-1"} <= set(remaining)
     assert not {"b4", "b5", "b6"} & set(remaining)
+    assert [(s["tag"], s["pattern"]) for s in r["old_releases"]["selection"]] == [
+        ("1.0", "1\\."),
+        ("1.1", "1\\.1"),
+        ("1.10", "1\\.1"),
+        ("latest", None),
+    ]
+    assert r["old_releases"]["deleted"] == ["1.0"]
+    assert Pusher(registry).tags("team/worker") == ["1.1", "1.10", "latest"]

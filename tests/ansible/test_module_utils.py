@@ -147,9 +147,9 @@ def test_a_kept_index_keeps_its_children(httpserver: HTTPServer, client: Client)
     job = _plan(fake, client, ["c", "i"])
     assert job.removed == []  # o stays and lists i, which lists c
     skip = _plan(fake, client, ["c", "i"], "skip")
-    assert [s["tag"] for s in skip.skipped] == ["c", "i"]
+    assert [s["tag"] for s in skip.kept_shared] == ["c", "i"]
     assert skip.order == []
-    assert "o" in skip.skipped[0]["reason"]
+    assert "o" in skip.kept_shared[0]["reason"]
 
 
 def test_a_group_of_tags_on_one_image_takes_it_with_the_last(
@@ -172,7 +172,7 @@ def test_fallback_tags_are_never_selected(httpserver: HTTPServer, client: Client
     fallback = "sha256-" + "ab" * 32
     fake = FakeRegistry(httpserver, tags={"v1": "1", fallback: "f"})
     job = _tags.TagDeletion(client, fake.repo, list(fake.tags))
-    assert job.choose_selection([".*"], None, None, None) == ["v1"]
+    assert job.choose_selection([".*"], None, None, None).delete_tags == ["v1"]
     assert job.choose_explicit([fallback]) == [fallback]
 
 

@@ -82,10 +82,10 @@ def test_check_mode_then_real_run_then_again(registry: Registry, playbook: Playb
     assert check["changed"] is True
     assert check["deleted"] == ["two"]
     assert check["deleted_manifests"] == []  # "one" still needs the image
-    assert check["skipped"] == [] and check["not_found"] == []
+    assert check["kept_shared"] == [] and check["not_found"] == []
     assert check["diff"] == {"before": {"tags": everything}, "after": {"tags": left}}
     assert run["between"]["tags"] == everything  # check mode changed nothing
-    for key in ("changed", "deleted", "skipped", "not_found", "deleted_manifests", "diff"):
+    for key in ("changed", "deleted", "kept_shared", "not_found", "deleted_manifests", "diff"):
         assert real[key] == check[key], key
     assert again["changed"] is False
     assert again["deleted"] == [] and again["not_found"] == ["two"]
@@ -171,13 +171,13 @@ def test_shared_digest_skip_and_fail(registry_open: Registry, playbook: Playbook
             "reason": "its manifest is still needed by stable",
         }
     ]
-    assert run["skip_check"]["skipped"] == skipped
+    assert run["skip_check"]["kept_shared"] == skipped
     assert run["skip_check"]["deleted"] == ["old"]
     assert run["fail"]["failed"] is True
     assert "shared_digest=fail" in run["fail"]["msg"] and "stable" in run["fail"]["msg"]
     assert run["fail"]["deleted"] == []
     assert run["after_fail"]["tags"] == ["candidate", "old", "stable"]  # nothing changed
-    assert run["skip"]["skipped"] == skipped
+    assert run["skip"]["kept_shared"] == skipped
     assert run["skip"]["deleted"] == ["old"]
     assert run["skip"]["deleted_manifests"] == [other.digest]
     assert run["skip"]["diff"]["after"] == {"tags": ["candidate", "stable"]}

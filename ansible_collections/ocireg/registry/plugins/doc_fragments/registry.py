@@ -9,7 +9,8 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
-    # Connection and authentication options shared by every module of the collection.
+    # The connection and authentication options every module and lookup of the collection
+    # shares; modules add MODULE, lookups LOOKUP (where they run, what they need there).
     DOCUMENTATION = r"""
 options:
   username:
@@ -73,6 +74,10 @@ options:
       - Seconds to wait for the registry to connect and to answer each request.
     type: int
     default: 30
+"""
+
+    MODULE = r"""
+options: {}
 requirements:
   - python >= 3.11
   - ocireg >= 0.1.0 (the ocireg SDK), installed for the Python that runs the module
@@ -82,4 +87,18 @@ notes:
     are those of the controller (or of the execution environment).
   - All modules of this collection are in the action group C(ocireg.registry.registry), so the
     connection options can be set once for a play with C(module_defaults).
+"""
+
+    # For the lookup plugins: the same options; they run on the controller.
+    LOOKUP = r"""
+options: {}
+requirements:
+  - python >= 3.11
+  - ocireg >= 0.1.0 (the ocireg SDK), installed for the Python that runs Ansible on the controller
+notes:
+  - Lookups run on the controller, whatever host the task is for. The SDK, its credential plugins and
+    the docker configuration are those of the controller (or of the execution environment), and the
+    registry must be reachable from there.
+  - Options are given as keyword arguments, for example C(lookup('ocireg.registry.digest', 'repo:tag', timeout=10)).
+  - Connection options set with C(module_defaults) do not apply to lookups.
 """

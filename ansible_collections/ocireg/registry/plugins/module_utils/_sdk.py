@@ -24,8 +24,11 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.compat.version import LooseVersion
 
 __all__ = [
+    "AuthenticationError",
+    "BasicCredentials",
     "BatchResult",
     "Client",
+    "ManifestError",
     "NotFoundError",
     "OciregError",
     "Reference",
@@ -33,6 +36,7 @@ __all__ = [
     "RegistryToken",
     "SDK_IMPORT_ERROR",
     "SharedDigestError",
+    "TransportError",
     "UnsupportedError",
     "is_fallback_tag",
     "require_sdk",
@@ -47,14 +51,18 @@ MIN_SDK_VERSION = "0.1.0"
 try:
     import ocireg
     from ocireg import (
+        AuthenticationError,
+        BasicCredentials,
         BatchResult,
         Client,
+        ManifestError,
         NotFoundError,
         OciregError,
         Reference,
         RegistryError,
         RegistryToken,
         SharedDigestError,
+        TransportError,
         UnsupportedError,
         retention,
     )
@@ -79,7 +87,16 @@ except ImportError:
     class SharedDigestError(OciregError):  # type: ignore[no-redef]
         pass
 
-    BatchResult = Client = Reference = RegistryToken = None
+    class AuthenticationError(OciregError):  # type: ignore[no-redef]
+        pass
+
+    class ManifestError(OciregError):  # type: ignore[no-redef]
+        pass
+
+    class TransportError(OciregError):  # type: ignore[no-redef]
+        pass
+
+    BasicCredentials = BatchResult = Client = Reference = RegistryToken = None
     retention = is_fallback_tag = summarize = summarize_tags = None
 else:
     SDK_IMPORT_ERROR = None

@@ -46,10 +46,26 @@ from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
 )
 
 
-def filter_tags(tags, patterns, excludes):
-    """Tags matching any of ``patterns`` (all when empty) and none of ``excludes`` (full match)."""
-    infos = [retention.TagInfo(tag, "") for tag in tags]
-    return retention.select(infos, patterns=patterns or (), excludes=excludes or ()).delete_tags
+def filter_names(names, patterns, excludes, match="full"):
+    """The SDK's selection of ``names`` (tags, repositories): those matching any of
+    ``patterns`` (all when empty) and none of ``excludes``; see ``ocireg.retention``."""
+    return retention.filter_names(names, patterns=patterns or (), excludes=excludes or (), match=match)
+
+
+def filter_tags(tags, patterns, excludes, match="full"):
+    """The names :func:`filter_names` selects."""
+    return filter_names(tags, patterns, excludes, match).delete_tags
+
+
+def selection_report(selection, order="version"):
+    """Per tag, whether the selection chose it, why, and the pattern that selected or
+    protected it (None when no pattern was involved), in ``order``."""
+    rows = {}
+    for info in selection.delete:
+        rows[info.tag] = dict(tag=info.tag, selected=True, reason="selected", pattern=selection.matched.get(info.tag))
+    for info, why in selection.keep:
+        rows[info.tag] = dict(tag=info.tag, selected=False, reason=why, pattern=selection.matched.get(info.tag))
+    return [rows[tag] for tag in retention.sort_tags(rows, order)]
 
 
 def list_tags(client, repo):
@@ -68,10 +84,12 @@ def tag_details(client, repo, tags):
     rows = []
     images = {}
     for tag, summary in summarize_tags(client, repo, tags).items():
+        data = summary.to_dict()
         details = dict(
             media_type=summary.media_type,
             size=summary.size,
-            platforms=summary.platform_names(),
+            platforms=data["platforms"],
+            platform_names=summary.platform_names(),
             created=summary.created,
         )
         row = dict(tag=tag, digest=summary.digest)
@@ -90,14 +108,15 @@ def tag_details(client, repo, tags):
 class TagDeletion(object):
     """The plan for one ``registry_tag_delete`` task, and carrying it out."""
 
-    def __init__(self, client, repo, all_tags):
+    def __init__(self, client, repo, all_tags, sort="version"):
         self.client = client
         self.repo = repo
-        self.all_tags = sorted(all_tags)
+        self.sort = sort  # how tag lists are reported (ocireg.retention.sort_tags)
+        self.all_tags = retention.sort_tags(all_tags, sort if sort != "none" else "text")
         self.batch = None  # the SDK's BatchPlan
         self.graph = None  # the SDK's RepositoryGraph, read once
         self.order = []  # tags to delete, in the order they are deleted
-        self.skipped = []
+        self.kept_shared = []
         self.not_found = []
         self.removed = []  # manifest digests that go with their last tag
         self.referrers = []  # dict(subject=, digest=, artifact_type=)
@@ -119,18 +138,20 @@ class TagDeletion(object):
             (chosen if tag in present else self.not_found).append(tag)
         return chosen
 
-    def choose_selection(self, patterns, excludes, keep_latest, older_than):
+    def choose_selection(self, patterns, excludes, keep_latest, older_than, match="full"):
+        """The SDK's selection (``ocireg.retention.Selection``) among the repository's tags."""
         age = retention.parse_age(older_than) if older_than is not None else None
-        filter_tags([], patterns, excludes)  # bad expressions fail before any request
+        filter_tags([], patterns, excludes, match)  # bad expressions fail before any request
         candidates = [t for t in self.all_tags if not is_fallback_tag(t)]
         if keep_latest is None and older_than is None:
             infos = [retention.TagInfo(tag, "") for tag in candidates]
         else:  # digests from the graph (one HEAD per tag, reused by the plan), one config per image
             infos = retention.gather(self.client, self.repo, candidates, descriptors=self._graph().tags)
         selection = retention.select(
-            infos, patterns=patterns or (), excludes=excludes or (), keep_latest=keep_latest, older_than=age
+            infos, patterns=patterns or (), excludes=excludes or (), keep_latest=keep_latest, older_than=age,
+            match=match,
         )
-        return selection.delete_tags
+        return selection
 
     # -- planning ----------------------------------------------------------------------
 
@@ -151,7 +172,7 @@ class TagDeletion(object):
         if batch.refused is not None:
             return self._refusal(batch)
         self.order = [step.tag for step in batch.deletes]
-        self.skipped = [dict(tag=step.tag, digest=step.digest, reason=step.reason) for step in batch.skipped]
+        self.kept_shared = [dict(tag=step.tag, digest=step.digest, reason=step.reason) for step in batch.skipped]
         self.removed = list(batch.deleted_manifests)
         self.referrers = [referrer.to_dict() for referrer in batch.referrers]
         self.fallback_tags = [step.tag for step in batch.fallback_tags]
@@ -170,15 +191,19 @@ class TagDeletion(object):
 
     # -- results -------------------------------------------------------------------------
 
+    def _tags(self, tags):
+        """Tags in the reported order (``none``: the order of deletion, else the sort)."""
+        return retention.sort_tags(tags, self.sort)
+
     def result(self):
         batch = self.batch
         return dict(
-            deleted=sorted(self.order),
-            skipped=self.skipped,
-            not_found=sorted(self.not_found),
+            deleted=self._tags(self.order),
+            kept_shared=self.kept_shared,
+            not_found=self._tags(self.not_found),
             deleted_manifests=sorted(self.removed),
             deleted_referrers=self.referrers,
-            recovered=sorted(step.tag for step in batch.recover) if batch is not None else [],
+            recovered=self._tags(step.tag for step in batch.recover) if batch is not None else [],
             not_done=[],
             learnt=list(batch.learnt) if batch is not None else [],
         )
@@ -204,11 +229,11 @@ class TagDeletion(object):
                 if tag not in self.not_found:
                     self.not_found.append(tag)
             progress.update(
-                deleted=sorted(step.tag for step in done.deleted),
+                deleted=self._tags(step.tag for step in done.deleted),
                 deleted_manifests=sorted(done.deleted_manifests),
                 deleted_referrers=[referrer.to_dict() for referrer in done.deleted_referrers],
-                not_found=sorted(self.not_found),
-                recovered=sorted(done.recovered),
+                not_found=self._tags(self.not_found),
+                recovered=self._tags(done.recovered),
                 not_done=[item.to_dict() for item in done.not_done],
             )
             if done.stopped:

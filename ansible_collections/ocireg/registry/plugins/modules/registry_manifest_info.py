@@ -21,6 +21,7 @@ author:
   - ocireg maintainers (@ocireg)
 extends_documentation_fragment:
   - ocireg.registry.registry
+  - ocireg.registry.registry.MODULE
   - ocireg.registry.attributes
   - ocireg.registry.attributes.INFO_MODULE
   - ocireg.registry.attributes.ACTIONGROUP_REGISTRY
@@ -29,6 +30,8 @@ options:
     description:
       - The image, with its registry host and a tag or digest, for example
         V(127.0.0.1:5000/team/app:1.0), V(quay.io/org/app@sha256:...) or V(alpine:3.20).
+      - Without tag or digest it means the tag C(latest), as for C(docker pull) and
+        M(community.docker.docker_image_pull).
     type: str
     required: true
     aliases:
@@ -84,7 +87,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 reference:
-  description: The reference as the SDK understood it, fully qualified.
+  description: The reference as the SDK understood it, fully qualified (with C(:latest) added when it had no tag or digest).
   returned: always
   type: str
   sample: 127.0.0.1:5000/team/app:1.0
@@ -164,6 +167,15 @@ platforms:
       description: The child manifest's size in bytes.
       type: int
       sample: 1024
+platform_names:
+  description:
+    - The platforms as text, C(os/architecture[/variant]) - of the entries of RV(platforms) for an index,
+      or the one platform of a single image (from its config; empty when the config names none).
+    - The same key as in the RV(ocireg.registry.registry_tag_info#module:tag_details) of M(ocireg.registry.registry_tag_info).
+  returned: always
+  type: list
+  elements: str
+  sample: ["linux/amd64", "linux/arm64/v8"]
 attestations:
   description:
     - For an index, its attestation manifests (BuildKit's provenance and SBOM, platform
@@ -253,7 +265,9 @@ layers:
       type: str
       sample: application/vnd.oci.image.layer.v1.tar+gzip
 error_type:
-  description: When the task failed, the kind of error, for example C(AuthenticationError), C(DeniedError) or C(UnsupportedError).
+  description:
+    - When the task failed, the name of the ocireg error, for example C(AuthenticationError), C(DeniedError),
+      C(TransportError), C(ManifestError) or C(InvalidReferenceError).
   returned: failure
   type: str
   sample: DeniedError
@@ -267,6 +281,38 @@ http_status:
   returned: failure
   type: int
   sample: 403
+credential_source:
+  description:
+    - When the registry refused the credentials or asked for some (HTTP 401), which credential source
+      answered for the registry, never the secret; V(null) when that could not be told.
+  returned: when authentication failed
+  type: dict
+  contains:
+    registry:
+      description: The registry host.
+      type: str
+      sample: registry.example.com
+    provider:
+      description: The ocireg credential provider that answered, V(null) when none had credentials (anonymous).
+      type: str
+      sample: docker-config
+    kind:
+      description: The kind of credential, V(basic), V(identity-token), V(registry-token) or V(anonymous).
+      type: str
+      sample: basic
+    username:
+      description: The user name, when the credential has one.
+      type: str
+      sample: ci
+    source:
+      description: Where the provider found it, for example the docker C(config.json) path or V(the username and password options).
+      type: str
+      sample: /home/ci/.docker/config.json
+    asked:
+      description: The providers asked, in order.
+      type: list
+      elements: str
+      sample: ["explicit", "environment", "docker-config", "containers-auth"]
 """
 
 from ansible_collections.ocireg.registry.plugins.module_utils._module import (
@@ -293,7 +339,7 @@ def inspect(client, ref, platform, result):
         return
     data = summary.to_dict()
     result.update((key, data[key]) for key in SUMMARY_KEYS)
-    result.update(exists=True, manifest=dict(summary.manifest.json))
+    result.update(exists=True, manifest=dict(summary.manifest.json), platform_names=summary.platform_names())
 
 
 def main():
@@ -303,10 +349,9 @@ def main():
             platform=dict(type="str"),
         ),
     )
-    ref = parse_reference(module, module.params["reference"], "reference", want_tag_or_digest=True)
+    ref = parse_reference(module, module.params["reference"], "reference", want_tag_or_digest=True,
+                          default_tag="latest")
     result = dict(
-        changed=False,
-        reference=str(ref),
         exists=False,
         digest=None,
         media_type=None,
@@ -314,14 +359,15 @@ def main():
         index_digest=None,
         manifest=None,
         platforms=[],
+        platform_names=[],
         attestations=[],
         config=None,
         layers=[],
     )
-    with sdk_errors(module, result):
-        with make_client(module, ref) as client:
+    with sdk_errors(module, dict(reference=str(ref))) as context:  # no half-filled keys on failure
+        with make_client(module, ref, context) as client:
             inspect(client, ref, module.params["platform"] or None, result)
-    module.exit_json(**result)
+    module.exit_json(changed=False, reference=str(ref), **result)
 
 
 if __name__ == "__main__":

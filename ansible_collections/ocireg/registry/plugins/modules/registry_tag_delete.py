@@ -32,6 +32,7 @@ author:
   - ocireg maintainers (@ocireg)
 extends_documentation_fragment:
   - ocireg.registry.registry
+  - ocireg.registry.registry.MODULE
   - ocireg.registry.attributes
   - ocireg.registry.attributes.ACTIONGROUP_REGISTRY
 attributes:
@@ -68,7 +69,11 @@ options:
   patterns:
     description:
       - Selects the candidates for deletion, the tags that match any of these regular
-        expressions (the whole tag must match), or all tags when none is given, minus O(excludes).
+        expressions, or all tags when none is given, minus O(excludes).
+      - How an expression must match is set by O(match); by default it must match the whole tag,
+        so V(^1\\.) matches no tag (write V(1\\..*), or use O(match=prefix)).
+      - A pattern that matches no tag at all gives a warning. RV(selection) says which pattern
+        selected each tag.
       - Referrers fallback tags (C(sha256-<hex>), the lists of signatures and SBOMs on
         registries without the referrers API) are never candidates; name them in O(tags)
         to delete them.
@@ -76,10 +81,39 @@ options:
     elements: str
   excludes:
     description:
-      - Tags that match any of these regular expressions (whole tag) are never candidates
+      - Tags that match any of these regular expressions (as O(match) says) are never candidates
         for deletion.
+      - An exclude that matches no tag protects nothing and gives a warning. RV(selection) says
+        which exclude protected each tag.
     type: list
     elements: str
+  match:
+    description:
+      - How the regular expressions of O(patterns) and O(excludes) must match a tag.
+      - V(full) (GitLab's convention) - the whole tag, as with C(re.fullmatch); V(1\\..*) matches
+        C(1.2) but not C(v1.2).
+      - V(prefix) - from the start of the tag, as with C(re.match); V(1\\.) matches C(1.2) and C(1.10).
+      - V(search) - anywhere in the tag, as with C(re.search); V(rc) matches C(1.0-rc1).
+    type: str
+    choices:
+      - full
+      - prefix
+      - search
+    default: full
+  sort:
+    description:
+      - The order of the tag lists returned (RV(deleted), RV(not_found), RV(selection), the diff),
+        and how images with the same creation time rank for O(keep_latest) (by their highest tag).
+      - V(version) compares the runs of digits in a tag as numbers and the other runs as text, so
+        C(1.2) comes before C(1.10) and C(b9) before C(b10); a tag that is the start of another
+        comes first (C(1.0) before C(1.0-rc1)). V(text) is plain string order. V(none) reports
+        tags in the order they were deleted.
+    type: str
+    choices:
+      - version
+      - text
+      - none
+    default: version
   keep_latest:
     description:
       - Keeps the candidates' tags on the N newest distinct images, ranked by the C(created)
@@ -102,7 +136,7 @@ options:
       - What to do with a chosen tag whose manifest is still needed by a tag that stays,
         because it points at the same manifest or at an index that lists it.
       - V(untag) deletes the tag and leaves the manifest for the other tag.
-      - V(skip) leaves the tag and reports it in RV(skipped).
+      - V(skip) leaves the tag and reports it in RV(kept_shared).
       - V(fail) fails the task before anything is changed.
     type: str
     choices:
@@ -183,7 +217,25 @@ EXAMPLES = r"""
 
 - name: Show the tags that would stay because other tags use their images
   ansible.builtin.debug:
-    msg: "{{ preview.skipped | map(attribute='tag') | list }}"
+    msg: "{{ preview.kept_shared | map(attribute='tag') | list }}"
+
+- name: Show which pattern chose each tag, and why the others stay
+  ansible.builtin.debug:
+    msg: "{{ item.tag }}: {{ item.reason }} ({{ item.pattern }})"
+  loop: "{{ preview.selection }}"
+
+# Prefix matching: every 1.x tag except the 1.1 line, and never latest.
+- name: Delete the old 1.x releases
+  ocireg.registry.registry_tag_delete:
+    repository: registry.example.com/team/worker
+    patterns:
+      - '1\.'
+    excludes:
+      - '1\.1'
+      - latest
+    match: prefix
+  delegate_to: localhost
+  register: old_releases
 """
 
 RETURN = r"""
@@ -198,8 +250,11 @@ deleted:
   type: list
   elements: str
   sample: ["b4", "b5", "b6"]
-skipped:
-  description: Chosen tags left in place because of O(shared_digest=skip).
+kept_shared:
+  description:
+    - Chosen tags left in place because of O(shared_digest=skip), as their manifest is still
+      needed by a tag that stays.
+    - Not called C(skipped), a result key Ansible reserves (it would show the task as skipped).
   returned: always
   type: list
   elements: dict
@@ -216,6 +271,33 @@ skipped:
       description: Which tags that stay need the manifest.
       type: str
       sample: its manifest is still needed by latest
+selection:
+  description:
+    - With a selection (O(patterns), O(excludes), O(keep_latest), O(older_than)), every tag of the
+      repository that is no referrers fallback tag, with whether it was chosen and why; in check
+      mode it is the preview of what the real run chooses. Empty with O(tags).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: The tag.
+      type: str
+      sample: "1.0"
+    selected:
+      description: Whether the selection chose it for deletion.
+      type: bool
+      sample: true
+    reason:
+      description:
+        - V(selected), or why it stays - V(matches no pattern), V(excluded), V(one of the N newest
+          images), V(newer than the age limit), V(age unknown).
+      type: str
+      sample: excluded
+    pattern:
+      description: The pattern that selected it, or the exclude that protected it; V(null) when none did.
+      type: str
+      sample: 1\.1
 not_found:
   description: Tags named in O(tags) that do not exist (already deleted), sorted.
   returned: always
@@ -306,7 +388,10 @@ diff:
       type: dict
       sample: {"tags": ["b2", "latest"]}
 error_type:
-  description: When the task failed, the kind of error, for example C(AuthenticationError), C(DeniedError) or C(UnsupportedError).
+  description:
+    - When the task failed, the name of the ocireg error, for example C(AuthenticationError), C(DeniedError),
+      C(UnsupportedError), C(TransportError) or C(InvalidSelectionError); C(InvalidOptionError) for an option
+      value the module rejected itself.
   returned: failure
   type: str
   sample: DeniedError
@@ -320,14 +405,50 @@ http_status:
   returned: failure
   type: int
   sample: 403
+credential_source:
+  description:
+    - When the registry refused the credentials or asked for some (HTTP 401), which credential source
+      answered for the registry, never the secret; V(null) when that could not be told.
+  returned: when authentication failed
+  type: dict
+  contains:
+    registry:
+      description: The registry host.
+      type: str
+      sample: registry.example.com
+    provider:
+      description: The ocireg credential provider that answered, V(null) when none had credentials (anonymous).
+      type: str
+      sample: docker-config
+    kind:
+      description: The kind of credential, V(basic), V(identity-token), V(registry-token) or V(anonymous).
+      type: str
+      sample: basic
+    username:
+      description: The user name, when the credential has one.
+      type: str
+      sample: ci
+    source:
+      description: Where the provider found it, for example the docker C(config.json) path or V(the username and password options).
+      type: str
+      sample: /home/ci/.docker/config.json
+    asked:
+      description: The providers asked, in order.
+      type: list
+      elements: str
+      sample: ["explicit", "environment", "docker-config", "containers-auth"]
 """
 
 from ansible_collections.ocireg.registry.plugins.module_utils._module import (
+    SELECTION_ARGUMENT_SPEC,
+    SORT_ARGUMENT_SPEC,
     error_result,
     make_client,
+    option_error,
     parse_reference,
     registry_module,
     sdk_errors,
+    warn_unmatched,
 )
 from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
     SharedDigestError,
@@ -336,36 +457,39 @@ from ansible_collections.ocireg.registry.plugins.module_utils._sdk import (
 from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
     TagDeletion,
     list_tags,
+    selection_report,
 )
 
 SELECTION = ["patterns", "excludes", "keep_latest", "older_than"]
 
 
 def main():
+    spec = dict(
+        repository=dict(type="str", required=True, aliases=["name"]),
+        tags=dict(type="list", elements="str"),
+        keep_latest=dict(type="int"),
+        older_than=dict(type="str"),
+        shared_digest=dict(type="str", default="untag", choices=["untag", "skip", "fail"]),
+        delete_referrers=dict(type="bool", default=False),
+        probe=dict(type="bool", default=True),
+    )
+    spec.update(SELECTION_ARGUMENT_SPEC)
+    spec.update(SORT_ARGUMENT_SPEC)
     module = registry_module(
-        dict(
-            repository=dict(type="str", required=True, aliases=["name"]),
-            tags=dict(type="list", elements="str"),
-            patterns=dict(type="list", elements="str"),
-            excludes=dict(type="list", elements="str"),
-            keep_latest=dict(type="int"),
-            older_than=dict(type="str"),
-            shared_digest=dict(type="str", default="untag", choices=["untag", "skip", "fail"]),
-            delete_referrers=dict(type="bool", default=False),
-            probe=dict(type="bool", default=True),
-        ),
+        spec,
         mutually_exclusive=[["tags", option] for option in SELECTION],
         required_one_of=[["tags"] + SELECTION],
     )
     params = module.params
     if params["keep_latest"] is not None and params["keep_latest"] < 0:
-        module.fail_json(msg="keep_latest must be 0 or more, got %d" % params["keep_latest"])
+        option_error(module, "keep_latest must be 0 or more, got %d" % params["keep_latest"])
     repo = parse_reference(module, params["repository"], "repository", want_tag_or_digest=False)
     result = dict(
         changed=False,
         repository=repo.repository,
         deleted=[],
-        skipped=[],
+        kept_shared=[],
+        selection=[],
         not_found=[],
         deleted_manifests=[],
         deleted_referrers=[],
@@ -373,16 +497,20 @@ def main():
         not_done=[],
         learnt=[],
     )
-    with sdk_errors(module, result):
-        with make_client(module, repo) as client:
+    with sdk_errors(module, result) as context:
+        with make_client(module, repo, context) as client:
             tags = list_tags(client, repo)[1]
-            job = TagDeletion(client, repo, tags)
+            job = TagDeletion(client, repo, tags, sort=params["sort"])
             if params["tags"] is not None:
                 chosen = job.choose_explicit(params["tags"])
             else:
-                chosen = job.choose_selection(
-                    params["patterns"], params["excludes"], params["keep_latest"], params["older_than"]
+                selection = job.choose_selection(
+                    params["patterns"], params["excludes"], params["keep_latest"], params["older_than"],
+                    params["match"],
                 )
+                warn_unmatched(module, selection)
+                result["selection"] = selection_report(selection, params["sort"])
+                chosen = selection.delete_tags
             error = job.plan(chosen, params["shared_digest"], params["delete_referrers"], params["probe"])
             if error is not None:  # deletes disabled, or shared_digest=fail: nothing changed
                 if isinstance(error, SharedDigestError):
@@ -398,7 +526,7 @@ def main():
                 result["diff"] = job.diff()
             if not module.check_mode:
                 job.execute(result)
-                result.update(not_found=sorted(job.not_found))
+                result.update(not_found=job.result()["not_found"])
             result["changed"] = bool(result["deleted"] or result["deleted_referrers"] or result["recovered"])
     module.exit_json(**result)
 

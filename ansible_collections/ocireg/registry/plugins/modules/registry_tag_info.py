@@ -20,6 +20,7 @@ author:
   - ocireg maintainers (@ocireg)
 extends_documentation_fragment:
   - ocireg.registry.registry
+  - ocireg.registry.registry.MODULE
   - ocireg.registry.attributes
   - ocireg.registry.attributes.INFO_MODULE
   - ocireg.registry.attributes.ACTIONGROUP_REGISTRY
@@ -35,18 +36,45 @@ options:
       - name
   patterns:
     description:
-      - Only return tags that match one of these regular expressions.
-      - A pattern must match the whole tag (V(v1.*) matches C(v1.2) but not C(rv1.2)).
-      - All tags when empty.
+      - Only return tags that match one of these regular expressions; all tags when empty.
+      - By default (O(match=full)) a pattern must match the whole tag (V(v1.*) matches C(v1.2) but
+        not C(rv1.2), and V(^v1) matches no tag); see O(match).
+      - A pattern that matches no tag gives a warning.
     type: list
     elements: str
-    default: []
   excludes:
     description:
-      - Leave out tags that match one of these regular expressions (whole tag).
+      - Leave out tags that match one of these regular expressions (as O(match) says).
+      - An exclude that matches no tag gives a warning.
     type: list
     elements: str
-    default: []
+  match:
+    description:
+      - How the regular expressions of O(patterns) and O(excludes) must match a tag.
+      - V(full) (GitLab's convention) - the whole tag, as with C(re.fullmatch).
+      - V(prefix) - from the start of the tag, as with C(re.match); V(v1\\.) matches C(v1.2) and C(v1.10).
+      - V(search) - anywhere in the tag, as with C(re.search); V(rc) matches C(1.0-rc1).
+    type: str
+    choices:
+      - full
+      - prefix
+      - search
+    default: full
+  sort:
+    description:
+      - The order of RV(tags) and RV(tag_details).
+      - V(version) compares the runs of digits in a tag as numbers and the other runs as text, so
+        C(1.2) comes before C(1.10) and C(b9) before C(b10); a tag that is the start of another
+        comes first (C(1.0) before C(1.0-rc1)); a leading C(v) is text, so C(v1) comes after C(2).
+        This is no semantic-version precedence (C(1.0-rc1) comes after C(1.0)).
+      - V(text) is plain string order (C(1.10) before C(1.2)).
+      - V(none) keeps the registry's order (lexical on most registries).
+    type: str
+    choices:
+      - version
+      - text
+      - none
+    default: version
   details:
     description:
       - Also return RV(tag_details) and RV(images), which cost a C(HEAD) request per tag and
@@ -69,6 +97,20 @@ EXAMPLES = r"""
 - name: Show them
   ansible.builtin.debug:
     msg: "{{ app_tags.tags }}"
+
+- name: Find the newest 1.x release, in version order (1.10 after 1.9)
+  ocireg.registry.registry_tag_info:
+    repository: registry.example.com/team/app
+    patterns:
+      - 'v1\.'
+    match: prefix
+    sort: version
+  delegate_to: localhost
+  register: v1
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ v1.tags | last | default('none') }}"
 
 - name: Find the release tags and the images they point at
   ocireg.registry.registry_tag_info:
@@ -119,7 +161,7 @@ exists:
   type: bool
   sample: true
 tags:
-  description: The tags that passed the filters, sorted.
+  description: The tags that passed the filters, in the order O(sort) says.
   returned: always
   type: list
   elements: str
@@ -148,8 +190,24 @@ tag_details:
       sample: 743
     platforms:
       description:
-        - The platforms of a multi-platform index (C(unknown/unknown) attestations left out),
-          or the one platform of a single image.
+        - For a multi-platform index, its children that are images, with the same keys as
+          RV(ocireg.registry.registry_manifest_info#module:platforms) (C(os), C(architecture),
+          C(variant), C(platform), C(digest), C(media_type), C(size)); empty for a single image.
+        - Attestations (C(unknown/unknown)) are left out.
+      type: list
+      elements: dict
+      sample:
+        - os: linux
+          architecture: arm64
+          variant: v8
+          platform: linux/arm64/v8
+          digest: sha256:2b4d1f3c9dd2d8a1a1b4c12a3b0b3d8ad6c2e6b0a3a5cb47df9a2d0d3d48e8e1
+          media_type: application/vnd.oci.image.manifest.v1+json
+          size: 1024
+    platform_names:
+      description:
+        - The platforms as text, C(os/architecture[/variant]) - of the children of an index
+          (attestations left out), or the one platform of a single image (from its config).
       type: list
       elements: str
       sample: ["linux/amd64", "linux/arm64/v8"]
@@ -188,6 +246,11 @@ images:
     platforms:
       description: As in RV(tag_details).
       type: list
+      elements: dict
+      sample: []
+    platform_names:
+      description: As in RV(tag_details).
+      type: list
       elements: str
       sample: ["linux/amd64"]
     created:
@@ -195,7 +258,10 @@ images:
       type: str
       sample: "2024-05-01T12:00:00Z"
 error_type:
-  description: When the task failed, the kind of error, for example C(AuthenticationError), C(DeniedError) or C(UnsupportedError).
+  description:
+    - When the task failed, the name of the ocireg error, for example C(AuthenticationError), C(DeniedError),
+      C(TransportError) or C(InvalidSelectionError); C(InvalidOptionError) for an option value the module
+      rejected itself.
   returned: failure
   type: str
   sample: DeniedError
@@ -209,42 +275,81 @@ http_status:
   returned: failure
   type: int
   sample: 403
+credential_source:
+  description:
+    - When the registry refused the credentials or asked for some (HTTP 401), which credential source
+      answered for the registry, never the secret; V(null) when that could not be told.
+  returned: when authentication failed
+  type: dict
+  contains:
+    registry:
+      description: The registry host.
+      type: str
+      sample: registry.example.com
+    provider:
+      description: The ocireg credential provider that answered, V(null) when none had credentials (anonymous).
+      type: str
+      sample: docker-config
+    kind:
+      description: The kind of credential, V(basic), V(identity-token), V(registry-token) or V(anonymous).
+      type: str
+      sample: basic
+    username:
+      description: The user name, when the credential has one.
+      type: str
+      sample: ci
+    source:
+      description: Where the provider found it, for example the docker C(config.json) path or V(the username and password options).
+      type: str
+      sample: /home/ci/.docker/config.json
+    asked:
+      description: The providers asked, in order.
+      type: list
+      elements: str
+      sample: ["explicit", "environment", "docker-config", "containers-auth"]
 """
 
 from ansible_collections.ocireg.registry.plugins.module_utils._module import (
+    SELECTION_ARGUMENT_SPEC,
+    SORT_ARGUMENT_SPEC,
     make_client,
     parse_reference,
     registry_module,
     sdk_errors,
+    warn_unmatched,
 )
+from ansible_collections.ocireg.registry.plugins.module_utils._sdk import retention
 from ansible_collections.ocireg.registry.plugins.module_utils._tags import (
-    filter_tags,
+    filter_names,
     list_tags,
     tag_details,
 )
 
 
 def main():
-    module = registry_module(
-        dict(
-            repository=dict(type="str", required=True, aliases=["name"]),
-            patterns=dict(type="list", elements="str", default=[]),
-            excludes=dict(type="list", elements="str", default=[]),
-            details=dict(type="bool", default=False),
-        ),
+    spec = dict(
+        repository=dict(type="str", required=True, aliases=["name"]),
+        details=dict(type="bool", default=False),
     )
+    spec.update(SELECTION_ARGUMENT_SPEC)
+    spec.update(SORT_ARGUMENT_SPEC)
+    module = registry_module(spec)
     params = module.params
     repo = parse_reference(module, params["repository"], "repository", want_tag_or_digest=False)
-    result = dict(changed=False, repository=repo.repository, exists=False, tags=[])
-    with sdk_errors(module, result):
-        tags = filter_tags([], params["patterns"], params["excludes"])  # check the patterns first
-        with make_client(module, repo) as client:
+    result = dict(changed=False, repository=repo.repository)
+    with sdk_errors(module, result) as context:
+        filter_names([], params["patterns"], params["excludes"], params["match"])  # bad patterns fail first
+        with make_client(module, repo, context) as client:
             exists, tags = list_tags(client, repo)
-            tags = filter_tags(tags, params["patterns"], params["excludes"])
-            result.update(exists=exists, tags=tags)
+            selection = filter_names(tags, params["patterns"], params["excludes"], params["match"])
+            if exists:
+                warn_unmatched(module, selection)
+            tags = retention.sort_tags(selection.delete_tags, params["sort"])
+            found = dict(exists=exists, tags=tags)
             if params["details"]:
                 rows, images = tag_details(client, repo, tags)
-                result.update(tag_details=rows, images=images)
+                found.update(tag_details=rows, images=images)
+    result.update(found)
     module.exit_json(**result)
 
 
