@@ -33,7 +33,7 @@ from .errors import (
 from .http_errors import raise_for_status
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
-from .stream_io import BackgroundHasher, Release, readinto1
+from .stream_io import BackgroundHasher, Release, readinto_watched
 
 if TYPE_CHECKING:
     from .reference import Reference
@@ -206,6 +206,7 @@ class BlobReader:
             return None
         try:
             data = fast.read1(CHUNK_SIZE)  # one socket read: a trickle is seen as one
+            self._rate.feed(len(data))
             if fast.length == 0:
                 fast.close()  # as read() does at the end: the connection goes back to the pool
         except (*_DROPPED, OSError) as exc:
@@ -237,10 +238,11 @@ class BlobReader:
                 raise ValueError(f"read from a closed BlobReader ({self._where})")
             try:
                 if self._fast is not None:
-                    n = readinto1(self._fast, view)
+                    n = readinto_watched(self._fast, view, self._rate.feed)
                 else:
                     data = resp.raw.read(len(view), decode_content=self._decode)
                     n = len(data)
+                    self._rate.feed(n)
                     view[:n] = data
             except (*_DROPPED, OSError) as exc:
                 self._resume(exc)
@@ -263,7 +265,6 @@ class BlobReader:
         return 0
 
     def _consume(self, data: bytes | bytearray, n: int, release: Release | None) -> None:
-        self._rate.feed(n)
         if self._hasher is None and (self._size is None or self._size > THREADED_HASH_MIN):
             self._hasher = BackgroundHasher(self._verifier)
             # A reader dropped without close() must not leave its thread waiting forever.

@@ -14,29 +14,38 @@ from collections.abc import Callable
 
 from .digest import DigestVerifier
 
-__all__ = ["BackgroundHasher", "Release", "readinto1"]
+__all__ = ["BackgroundHasher", "Release", "readinto_watched"]
 
 #: Called with a buffer once its bytes are hashed, so the caller may fill it again.
 Release = Callable[[bytearray], None]
 
 
-def readinto1(resp: http.client.HTTPResponse, view: memoryview) -> int:
-    """``resp.readinto(view)``, but returning after one socket read: a sender that trickles
-    bytes is then seen trickling (and held to the minimum rate) instead of blocking the read
-    until ``view`` is full. Bodies without a ``Content-Length`` use ``readinto`` itself."""
+def readinto_watched(
+    resp: http.client.HTTPResponse, view: memoryview, progress: Callable[[int], None]
+) -> int:
+    """``resp.readinto(view)``, one socket read at a time, calling ``progress(n)`` after
+    each: ``view`` is still filled (large writes, large hash units), but a sender that
+    trickles is seen trickling, and ``progress`` (a rate guard) can end the read, instead of
+    one ``readinto`` blocking until ``view`` is full. Bodies without a ``Content-Length``
+    use ``readinto`` itself."""
     fp, length = resp.fp, resp.length
     if fp is None or resp.chunked or length is None or not hasattr(fp, "readinto1"):
-        return resp.readinto(view)
+        n: int = resp.readinto(view)
+        progress(n)
+        return n
     if length < len(view):
         view = view[:length]
-    n: int = fp.readinto1(view) if view else 0
-    if not n:
-        resp.close()  # the end, or a short body the caller resumes
-        return 0
-    resp.length = length - n
-    if not resp.length:
-        resp.close()  # as readinto does: the connection goes back to the pool
-    return n
+    got = 0
+    while got < len(view):
+        n = fp.readinto1(view[got:])
+        if not n:
+            break  # the end, or a short body the caller resumes
+        got += n
+        progress(n)
+    resp.length = length - got
+    if not resp.length or not got:
+        resp.close()  # as readinto does at the end: the connection goes back to the pool
+    return got
 
 
 class BackgroundHasher:
