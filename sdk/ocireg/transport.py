@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
 
+from .adapter import WatchedAdapter
 from .auth.authorizer import Authorizer, TokenKey
 from .auth.challenge import Challenge, pick_challenge
 from .auth.credentials import Credentials
@@ -122,7 +122,7 @@ class Transport:
         self._credentials_for = credentials_for
         self.session = session or requests.Session()
         if session is None:
-            adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+            adapter = WatchedAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
             # requests re-reads proxy variables (and ~/.netrc, which could override our
