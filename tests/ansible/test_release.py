@@ -145,3 +145,54 @@ def test_changelog_lint(name: str, tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+
+
+def test_an_execution_environment_with_the_collection_builds_its_context(tmp_path: Path) -> None:
+    """``ansible-builder`` reads the collection's dependencies (the SDK, nothing else), and
+    turns an execution environment that installs the SDK and the collection into a build
+    context with a Containerfile (building the image itself needs a container runtime,
+    which this machine has not)."""
+    import shutil
+    import subprocess
+    import sys
+
+    builder = shutil.which("ansible-builder", path=str(Path(sys.executable).parent))
+    if builder is None:
+        message = "ansible-builder is missing (.ci/setup installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = COLLECTION.parents[2]  # the repository root is a collections path
+    found = subprocess.run(
+        [builder, "introspect", "--sanitize", str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    deps = yaml.safe_load(found.stdout.split("\n", 1)[1])
+    assert [d.split()[0] for d in deps["python"]] == ["ocireg"], deps
+    ee = {
+        "version": 3,
+        "images": {"base_image": {"name": "quay.io/ansible/ansible-runner:latest"}},
+        "dependencies": {
+            "python": ["ocireg"],
+            "galaxy": {"collections": [{"name": "ocireg.registry", "source": str(COLLECTION)}]},
+        },
+    }
+    (tmp_path / "execution-environment.yml").write_text(yaml.safe_dump(ee))
+    subprocess.run(
+        [builder, "create", "-f", "execution-environment.yml", "--context", "context"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    made = [
+        p for p in (tmp_path / "context").iterdir() if p.name in ("Containerfile", "Dockerfile")
+    ]
+    assert len(made) == 1, list((tmp_path / "context").iterdir())
+    text = made[0].read_text()
+    assert "ansible-galaxy" in text and "requirements" in text
+    assert "ocireg" in (tmp_path / "context/_build/requirements.txt").read_text()
