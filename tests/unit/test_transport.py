@@ -1021,7 +1021,7 @@ def test_manifest_over_4_mib_is_refused_unread(fake: Fake, monkeypatch: pytest.M
     def never(*args: Any) -> bytes:
         raise AssertionError("the body was read")
 
-    monkeypatch.setattr("ocireg.remote.manifest_calls._read_limited", never)
+    monkeypatch.setattr("ocireg.remote.manifest_calls.read_bounded", never)
     client, host = fake.client()
     with pytest.raises(ManifestError) as info:
         client.get_manifest(f"{host}/app:big")

@@ -24,24 +24,27 @@ class Report:
 
     def __init__(self, dry_run: bool) -> None:
         self.dry_run = dry_run
-        self.plans: list[Any] = []
         self.results: list[BatchResult] = []
         self.recovered: list[str] = []
         self.learnt: list[str] = []
         self.stopped: str | None = None
 
-    def run(self, client: Client, batch: BatchPlan) -> list[DeletePlan]:
-        """Execute ``batch`` (or, dry run, take its plan); the steps done, in order."""
+    def steps(self, batch: BatchPlan) -> list[DeletePlan]:
+        """The steps of ``batch`` to show: its plan on a dry run; else the steps done, a
+        list that fills as :meth:`execute` goes, so it is right when a run is interrupted."""
         for line in batch.learnt:
             if line not in self.learnt:
                 self.learnt.append(line)
         if self.dry_run:
             self.recovered.extend(p.tag for p in batch.recover if p.tag)
             return list(batch.deletes)
-        result = BatchResult(batch)
-        self.results.append(result)
-        client.execute_plan(batch, result=result)
-        return result.deleted
+        self.results.append(BatchResult(batch))
+        return self.results[-1].deleted
+
+    def execute(self, client: Client, batch: BatchPlan) -> None:
+        """Carry out ``batch``, after :meth:`steps` (nothing on a dry run)."""
+        if not self.dry_run:
+            client.execute_plan(batch, result=self.results[-1])
 
     def not_done(self) -> list[dict[str, Any]]:
         return [n.to_dict() for r in self.results for n in r.not_done]
@@ -84,9 +87,16 @@ def cmd_delete(args: argparse.Namespace) -> int:
     for ref in refs:
         if ref.tag is not None and ref.digest is None:
             groups.setdefault(ref.repository, []).append(ref)
-    done: dict[str, Any] = {}
     report = Report(args.dry_run)
+    batch_steps: list[list[DeletePlan]] = []
+    by_digest: dict[str, Any] = {}
     plans: list[Any] = []
+
+    def collect() -> None:
+        """The plans of what was done so far, in the order the references were given."""
+        done = {str(step.ref): plain(step) for steps in batch_steps for step in steps}
+        done.update(by_digest)
+        plans[:] = [done[str(r)] for r in refs if str(r) in done]
 
     def text() -> list[str]:
         verb = "would" if args.dry_run else "did"
@@ -117,16 +127,16 @@ def cmd_delete(args: argparse.Namespace) -> int:
                 )
         try:
             for batch in batches:
-                for step in report.run(client, batch):
-                    done[str(step.ref)] = plain(step)
+                batch_steps.append(report.steps(batch))
+                report.execute(client, batch)
             for ref in refs:
                 if ref.tag is None or ref.digest is not None:
                     step = client.delete_tag(ref, force=args.force, dry_run=args.dry_run)
-                    done[str(ref)] = plain(step)
+                    by_digest[str(ref)] = plain(step)
         except KeyboardInterrupt as exc:
-            plans[:] = [done[str(r)] for r in refs if str(r) in done]
+            collect()
             return _interrupted(args, report, exc, data, text)
-        plans[:] = [done[str(r)] for r in refs if str(r) in done]  # in the order given
+        collect()
     emit(args, data(), text)
     return 0
 
@@ -155,7 +165,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
                 for info, why in selection.keep
             ]
             report = Report(args.dry_run)
-            steps: list[DeletePlan] = []
+            steps = report.steps(batch)
 
             def data() -> dict[str, Any]:
                 by_tag = {p.tag: plain(p) for p in steps}
@@ -170,16 +180,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
                     + report.lines()
                 )
 
-            if args.dry_run:
-                steps = report.run(client, batch)
-            else:
-                result = BatchResult(batch)
-                report.results.append(result)
-                steps = result.deleted  # filled as the run goes, also when interrupted
-                try:
-                    client.execute_plan(batch, result=result)
-                except KeyboardInterrupt as exc:
-                    return _interrupted(args, report, exc, data, text)
+            try:
+                report.execute(client, batch)
+            except KeyboardInterrupt as exc:
+                return _interrupted(args, report, exc, data, text)
     except ValueError as exc:
         # a bad --match/--older-than is the user's (retention.InvalidSelectionError); other
         # errors that are also ValueErrors came from the registry

@@ -38,7 +38,7 @@ from ..reference import TAG_PATTERN, Reference
 from ..referrers import fallback_tag, from_api, is_fallback_tag
 from ..remote import Remote
 from .graph import RepositoryGraph, repository_of, snapshot
-from .probe import deletes_disabled, tag_delete_supported
+from .probe import deletes_disabled, disabled_reason, tag_delete_supported
 from .records import BatchPlan, DeletePlan, ReferrerDelete, SharedDigest
 
 __all__ = [
@@ -113,6 +113,8 @@ class _Planner:
         self.subjects: dict[str, Manifest] = {}
         self.ignored: dict[str, set[str]] = {}  # digest -> its own fallback tag, if any
         self.referrers_api: bool | None = None
+        #: How the plan learnt what the registry allows (set by :meth:`capabilities`).
+        self.learnt: tuple[str, ...] = ()
 
     def plan(self, chosen: list[str], policy: SharedDigest, delete_referrers: bool) -> BatchPlan:
         graph, repo = self.graph, self.repo
@@ -153,7 +155,7 @@ class _Planner:
             repo, policy, skipped=skipped, not_found=not_found, recover=recover, learnt=self.learnt
         )
         if disabled is not None:
-            reason = f"delete is disabled on {repo.domain} ({disabled[0]} {disabled[1]})"
+            reason = disabled_reason(repo, disabled)
             refused = tuple(dataclasses.replace(p, action="refuse", reason=reason) for p in deletes)
             return dataclasses.replace(
                 plan, deletes=refused, refused=reason, disabled_status=disabled
@@ -176,7 +178,6 @@ class _Planner:
     def capabilities(self, needed: bool) -> tuple[bool, tuple[int, str] | None]:
         """``(DELETE by tag works, (status, code) if deletes are disabled)``, probed unless
         ``probe=False``; :attr:`learnt` says how each answer was come by."""
-        self.learnt: tuple[str, ...] = ()
         if not needed:
             return False, None
         caps, domain = self.remote.capabilities, self.repo.domain

@@ -30,6 +30,7 @@ __all__ = [
     "by_digest",
     "delete_digest",
     "deletes_disabled",
+    "disabled_reason",
     "ensure_deletable",
     "ensure_empty_blob",
     "is_disabled",
@@ -44,6 +45,11 @@ def by_digest(ref: Reference, digest: str | Digest) -> Reference:
 
 def is_disabled(status: int, code: str) -> bool:
     return status in (400, 405) or code == "UNSUPPORTED"  # the spec: "400 or 405"
+
+
+def disabled_reason(ref: Reference, answer: tuple[int, str]) -> str:
+    """Why a plan refuses: ``delete is disabled on <registry> (<status> <code>)``."""
+    return f"delete is disabled on {ref.domain} ({answer[0]} {answer[1]})"
 
 
 def unsupported(ref: Reference, status: int, code: str) -> UnsupportedError:

@@ -82,15 +82,14 @@ def execute(
         raise unsupported(plan.repository, *plan.disabled_status)
     if plan.fails:
         raise SharedDigestError(plan)
-    run = _Runner(remote, plan)
     todo = list(plan.deletes)
     try:
         if verify and (plan.deletes or plan.recover):
             plan, dropped, gone = reconcile(remote, plan)
-            run = _Runner(remote, plan)
             todo = list(plan.deletes)
             result.not_done.extend(dropped)
             result.not_found.extend(t for t in gone if t not in result.not_found)
+        run = _Runner(remote, plan)
         for step in plan.recover:
             if run.recover(step):
                 assert step.tag is not None

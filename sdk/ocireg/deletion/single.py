@@ -37,7 +37,7 @@ from ..referrers import detach_referrer, fallback_tag
 from ..remote import Remote
 from .graph import repository_of, snapshot
 from .plan import needed_by, plan_tag_deletes
-from .probe import delete_digest, deletes_disabled, unsupported
+from .probe import delete_digest, deletes_disabled, disabled_reason, unsupported
 from .records import DeletePlan
 from .run import execute
 
@@ -119,7 +119,7 @@ def _delete_digest_ref(remote: Remote, ref: Reference, *, force: bool, dry_run: 
         answer = deletes_disabled(remote, ref)
         if answer is None:
             return plan
-        reason = f"delete is disabled on {ref.domain} ({answer[0]} {answer[1]})"
+        reason = disabled_reason(ref, answer)
         return dataclasses.replace(plan, action="refuse", reason=reason)
     delete_digest(remote, ref, digest)
     if manifest.subject is not None:

@@ -58,10 +58,11 @@ def reconcile(remote: Remote, plan: BatchPlan) -> tuple[BatchPlan, list[NotDone]
     kept_now = {p.tag: p for p in fresh.skipped}
     dropped: list[NotDone] = []
     gone: list[str] = []
+    stale = graph.placeholders()  # recovered by the fresh plan, whatever was planned
     for tag, step in planned.items():
         assert tag is not None
         current = graph.tags.get(tag)
-        if current is None or tag in graph.placeholders():
+        if current is None or tag in stale:
             if current is None:
                 gone.append(tag)
             continue
@@ -110,7 +111,6 @@ class StepCheck:
         graph = plan.graph
         #: Tags the run has looked at (their needs are in the plan); others are new.
         self.known: set[str] = set(graph.tags) if graph is not None else set()
-        self.removed: set[str] = set()
 
     def tag_still_on(self, step: DeletePlan) -> None:
         """:class:`Moved` unless the step's tag still points at its planned digest;
@@ -123,7 +123,7 @@ class StepCheck:
     def new_needers(self, digest: str) -> tuple[str, ...]:
         """Tags the run did not know that now reach ``digest`` (on it, or by an index)."""
         listed = set(self.remote.tags(self.repo))
-        new = sorted(listed - self.known - self.removed)
+        new = sorted(listed - self.known)
         found: dict[str, str] = {}
         for tag in new:
             try:

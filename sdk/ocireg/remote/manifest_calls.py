@@ -12,6 +12,7 @@ import requests
 from ..digest import Digest
 from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
 from ..http_errors import raise_for_status, registry_errors
+from ..limits import read_bounded
 from ..manifests import Descriptor, Manifest, schema1_payload
 from ..mediatypes import GENERIC_CONTENT_TYPES, SCHEMA1_TYPES, strip_params
 from ..reference import Reference
@@ -105,7 +106,10 @@ class ManifestCalls(RemoteBase):
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_MANIFEST_SIZE:
                 raise ManifestError(f"manifest {where} is {length} bytes, over the 4 MiB limit")
-            raw = _read_limited(resp, MAX_MANIFEST_SIZE, where)
+            # One byte over the limit is enough to know the manifest is too large.
+            raw = read_bounded(resp, MAX_MANIFEST_SIZE + 1, f"manifest {where}", truncate=True)
+            if len(raw) > MAX_MANIFEST_SIZE:
+                raise ManifestError(f"manifest {where} is over the {MAX_MANIFEST_SIZE}-byte limit")
             content_type = resp.headers.get("Content-Type", "")
             header_digest = resp.headers.get("Docker-Content-Digest")
         # Verify before parsing: tampered bytes are a digest error, whatever they contain.
@@ -223,12 +227,3 @@ def _content_type(resp: requests.Response) -> str:
 
 def _same_algorithm(a: str, b: str) -> bool:
     return a.split(":", 1)[0] == b.split(":", 1)[0]
-
-
-def _read_limited(resp: requests.Response, limit: int, where: str) -> bytes:
-    buf = bytearray()
-    for chunk in resp.iter_content(65536):
-        buf += chunk
-        if len(buf) > limit:
-            raise ManifestError(f"manifest {where} is over the {limit}-byte limit")
-    return bytes(buf)
