@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .deletion import BatchPlan, BatchResult, DeletePlan, NotDone, RepositoryGraph
     from .hookspecs import hookimpl
     from .manifests import ManifestHandler
+    from .registry_api import RegistryAPI, TagRecord
     from .remote import RegistryInfo
     from .summary import ImageSummary
 
@@ -61,6 +62,8 @@ _LAZY = {
     "ManifestHandler": "manifests",
     "ImageSummary": "summary",
     "NotDone": "deletion",
+    "RegistryAPI": "registry_api",
+    "TagRecord": "registry_api",
 }
 
 
@@ -109,12 +112,14 @@ __all__ = [
     "PluginError",
     "Reference",
     "RegistryError",
+    "RegistryAPI",
     "RegistryErrorDetail",
     "RegistryInfo",
     "RegistryToken",
     "RepositoryGraph",
     "SharedDigestError",
     "SurveyError",
+    "TagRecord",
     "TooManyRequestsError",
     "TransportError",
     "UnsupportedError",

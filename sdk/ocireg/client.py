@@ -26,7 +26,7 @@ from .copy import CopyResult
 from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph, SharedDigest
 from .digest import Digest
 from .manifests import Descriptor, HandlerRegistry, Manifest, Platform
-from .plugins import get_plugin_manager
+from .plugins import NativeAPIs, get_plugin_manager
 from .reference import Reference
 from .remote import MAX_MANIFEST_SIZE, RegistryInfo, Remote
 from .transport import Transport
@@ -138,6 +138,7 @@ class Client:
         )
         #: The wire layer every operation goes through (public: plugins may use it too).
         self.remote = Remote(self.transport, self.handlers, max_workers=self.max_workers)
+        self.remote.native_api = NativeAPIs(self.plugin_manager, self.keychain.lookup)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import pluggy
 if TYPE_CHECKING:
     from .auth.credentials import Credentials
     from .manifests.base import ManifestHandler
+    from .registry_api import CredentialLookup, RegistryAPI
 
 PROJECT = "ocireg"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -50,3 +51,20 @@ def ocireg_manifest_handlers() -> list[type[ManifestHandler] | ManifestHandler]:
     type is an error when the client is created.
     """
     raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def ocireg_registry_api(registry: str, credentials: CredentialLookup) -> RegistryAPI | None:
+    """Return the native API of ``registry`` (a host such as ``123456789012.dkr.ecr.us-east-1
+    .amazonaws.com`` or ``docker.io``) as a :class:`~ocireg.registry_api.RegistryAPI`, or
+    None for registries you do not recognise (then the next plugin answers, and with no
+    answer only the Registry HTTP API is used).
+
+    :param credentials: ``credentials(repository)`` asks the client's credential chain for
+        this registry (the answer the Registry HTTP API gets); use it rather than asking for
+        secrets of your own where the registry's API accepts the same credentials.
+
+    Called at most once per registry per client, when an operation that can use a native
+    API (delete, prune, retention listings) first needs it; do no I/O here that is not
+    needed to decide. The first non-None result wins.
+    """

@@ -34,13 +34,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+
+if TYPE_CHECKING:
+    from .auth.credentials import Credentials
+    from .registry_api import RegistryAPI
 
 ENTRY_POINT_GROUP = "ocireg"
 #: The built-in credential providers asked before any plugin, in the order they are asked.
@@ -164,3 +168,28 @@ def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
                 f" load: {type(exc).__name__}: {exc}",
                 plugin=name,
             ) from exc
+
+
+class NativeAPIs:
+    """``apis(registry)``: the :class:`~ocireg.registry_api.RegistryAPI` a plugin offers for
+    ``registry`` through ``ocireg_registry_api``, or None; asked once per registry."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        credentials: Callable[[str, str | None], Credentials | None],
+    ) -> None:
+        self._pm = pm
+        self._credentials = credentials
+        self._known: dict[str, RegistryAPI | None] = {}
+
+    def __call__(self, registry: str) -> RegistryAPI | None:
+        if registry not in self._known:
+
+            def lookup(repository: str | None) -> Credentials | None:
+                return self._credentials(registry, repository)
+
+            self._known[registry] = self._pm.hook.ocireg_registry_api(
+                registry=registry, credentials=lookup
+            )
+        return self._known[registry]

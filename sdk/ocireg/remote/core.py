@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -23,6 +23,7 @@ from ..limits import PAGE_BODY_LIMIT, read_bounded
 from ..manifests import HandlerRegistry
 from ..redaction import redact_url
 from ..reference import TAG_PATTERN, Reference
+from ..registry_api import RegistryAPI
 from ..transport import Transport
 
 __all__ = [
@@ -45,6 +46,10 @@ MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 MAX_PAGES = 10_000
 PULL = ("pull",)
 PUSH = ("pull", "push")
+
+
+def _no_native_api(registry: str) -> RegistryAPI | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,9 @@ class RemoteBase:
         self.handlers = handlers
         self.max_workers = max(1, max_workers)
         self.capabilities = RegistryCapabilities()
+        #: ``native_api(registry)``: the plugin-offered :class:`~ocireg.registry_api.RegistryAPI`
+        #: of a registry, or None (the Client wires the ``ocireg_registry_api`` hook here).
+        self.native_api: Callable[[str], RegistryAPI | None] = _no_native_api
 
     # -- requests --------------------------------------------------------------------------
 
