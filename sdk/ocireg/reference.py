@@ -257,10 +257,15 @@ class Reference:
 def normalize_registry(text: str) -> str:
     """A registry name as a reference's domain: ``index.docker.io`` -> ``docker.io``, a
     trailing ``/`` dropped, validated by the same rules (``InvalidReferenceError``). Text
-    with a path is returned as it is."""
+    with a path is returned as it is. A single-label name (``myregistry``) is a host here,
+    as in ``docker login myregistry``, not a Docker Hub namespace."""
     if "/" in text.strip("/"):
         return text
-    return Reference.parse(f"{text.rstrip('/')}/x").domain
+    host = text.rstrip("/")
+    problem = _domain_problem(host)
+    if problem is not None:
+        raise InvalidReferenceError(text, problem)
+    return DEFAULT_DOMAIN if host == LEGACY_DEFAULT_DOMAIN else host
 
 
 def check_registry(text: str) -> str:

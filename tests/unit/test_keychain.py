@@ -267,6 +267,15 @@ def test_explain_anonymous_and_normalised_registry() -> None:
     }
 
 
+def test_explain_a_single_label_host_is_that_host_not_docker_hub() -> None:
+    # As `docker login myregistry`: a host, where a reference would read a Hub namespace.
+    hub = Provider(BasicCredentials("hubuser", SECRET), only="docker.io")
+    keychain = Keychain(manager(("hub", hub)))
+    found = keychain.explain("myregistry")
+    assert (found["registry"], found["kind"]) == ("myregistry", "anonymous")
+    assert hub.calls == [("myregistry", None)]
+
+
 @pytest.mark.parametrize(
     ("creds", "kind", "username"),
     [
