@@ -72,7 +72,18 @@ class InvalidDigestError(OciregError, ValueError):
 
 
 class AuthenticationError(OciregError):
-    """Credentials were refused, or no token could be obtained."""
+    """Credentials were refused, or no token could be obtained.
+
+    :ivar status: the HTTP status that said so (the registry's 401, or the token server's
+        401/403), or None when no answer was involved (a realm refused before asking).
+    :ivar code: the registry error code: the registry's own, else ``UNAUTHORIZED`` for a
+        401 and ``DENIED`` for a 403 from a token server; None without a status.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,9 @@ def raise_for_status(
             raise DeniedError(message + " (insufficient scope)", **kwargs)
         sent = "Authorization" in (resp.request.headers if resp.request else {})
         raise AuthenticationError(
-            message + (" (credentials refused)" if sent else " (authentication required)")
+            message + (" (credentials refused)" if sent else " (authentication required)"),
+            status=401,
+            code=first or "UNAUTHORIZED",
         )
     if status == 403 or first == "DENIED":
         raise DeniedError(message, **kwargs)

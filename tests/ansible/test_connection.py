@@ -116,6 +116,7 @@ def test_password_never_appears_in_output(
     assert run["wrong"]["failed"] is True
     assert run["wrong"]["error_type"] == "AuthenticationError"
     assert run["wrong"]["http_status"] == 401  # the token server's refusal
+    assert run["wrong"]["error_code"] == "UNAUTHORIZED"
     assert "came from the username and password options (provider explicit)" in run["wrong"]["msg"]
     assert run["wrong"]["credential_source"]["username"] == user
     assert run["bad_token"]["failed"] is True

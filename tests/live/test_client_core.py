@@ -385,6 +385,8 @@ def test_wrong_password_is_authentication_error(request: pytest.FixtureRequest, 
         assert wrong not in text
         assert registry.users["alice"] not in text
         assert "alice" in str(info.value) or registry.host in str(info.value)
+        # The registry's 401 (basic) or the token server's (token), with a code to act on.
+        assert (info.value.status, info.value.code) == (401, "UNAUTHORIZED")
 
 
 def test_puller_cannot_push(registry_token: Registry) -> None:

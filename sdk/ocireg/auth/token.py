@@ -133,10 +133,14 @@ def fetch_token(
             who = f"user {_user(creds)!r}" if creds else "anonymous access"
             raise AuthenticationError(
                 f"token server {host} refused {who} for {' '.join(scopes) or 'no scope'}"
-                f" ({resp.status_code})"
+                f" ({resp.status_code})",
+                status=resp.status_code,
+                code="UNAUTHORIZED" if resp.status_code == 401 else "DENIED",
             )
         if resp.status_code != 200:
-            raise AuthenticationError(f"token server {host} answered {resp.status_code}")
+            raise AuthenticationError(
+                f"token server {host} answered {resp.status_code}", status=resp.status_code
+            )
         raw = read_bounded(resp, TOKEN_BODY_LIMIT, f"token response from {host}", guard=guard)
     body = _json(raw)
     value = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None

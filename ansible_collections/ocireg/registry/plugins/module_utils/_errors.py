@@ -148,7 +148,9 @@ def error_result(exc, client=None, registry=None):
     if isinstance(exc, TransportError):
         result["msg"] = _transport_message(exc)
     if isinstance(exc, AuthenticationError) or result["http_status"] == 401:
-        result["http_status"] = result["http_status"] or _auth_status(exc)
+        status = getattr(exc, "status", None)
+        result["http_status"] = result["http_status"] or status or _auth_status(exc)
+        result["error_code"] = result["error_code"] or getattr(exc, "code", None)
         found = describe_credentials(client, registry)
         result["msg"] += _credentials_sentence(found)
         result["credential_source"] = found
