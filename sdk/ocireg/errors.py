@@ -186,7 +186,19 @@ class SharedDigestError(OciregError):
 
 
 class TransportError(OciregError):
-    """Connection, TLS or timeout failure; the requests exception is ``__cause__``."""
+    """Connection, TLS or timeout failure; the requests exception is ``__cause__`` (none
+    where that exception could quote a secret).
+
+    :ivar kind: what failed, for programs to act on: ``tls`` (certificate not trusted or
+        not matching), ``refused`` (nothing listens there), ``dns`` (the name does not
+        resolve), ``timeout`` (connecting or waiting for an answer), ``connection`` (reset,
+        cut, or another failure), ``limit`` (a body, rate or deadline bound was hit) or
+        ``redirect`` (a redirect that was refused).
+    """
+
+    def __init__(self, message: str, *, kind: str = "connection") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class PluginError(OciregError):

@@ -15,6 +15,8 @@ import email.utils
 import json
 import logging
 import re
+import socket
+import ssl
 import time
 import weakref
 from collections.abc import Iterable
@@ -42,7 +44,9 @@ __all__ = [
     "observe",
     "raise_for_status",
     "registry_errors",
+    "request_error_kind",
     "retry_after",
+    "transport_error",
 ]
 
 log = logging.getLogger("ocireg.http")
@@ -160,10 +164,54 @@ def is_transient(exc: TransportError) -> bool:
     return isinstance(cause, requests.ConnectionError | requests.Timeout)
 
 
+def request_error_kind(exc: BaseException) -> str:
+    """:attr:`~ocireg.errors.TransportError.kind` of a requests exception: ``tls``,
+    ``refused``, ``dns``, ``timeout`` or ``connection`` (looked for along its causes)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError):
+            return "refused"
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
+            return "dns"
+        if isinstance(item, ssl.SSLError):
+            return "tls"
+        if isinstance(item, TimeoutError):
+            return "timeout"
+        # requests wraps urllib3's MaxRetryError in args; that holds the cause in .reason.
+        nested = [
+            a for a in (*item.args, getattr(item, "reason", None)) if isinstance(a, BaseException)
+        ]
+        item = item.__cause__ or item.__context__ or (nested[0] if nested else None)
+    return "connection"
+
+
+_KIND_TEXT = {
+    "tls": "TLS error: the registry's certificate is not trusted or does not match its name"
+    " (give the CA bundle that signed it, or name the registry insecure)",
+    "refused": "connection refused (nothing listens there: wrong host or port, or it is down)",
+    "dns": "DNS lookup failed (the registry host name does not resolve)",
+}
+
+
+def transport_error(what: str, exc: Exception) -> TransportError:
+    """``TransportError("<what> failed: <description>", kind=...)`` for a requests
+    exception (raise it ``from exc``: requests' messages hold no secret here)."""
+    return TransportError(
+        f"{what} failed: {describe_request_error(exc)}", kind=request_error_kind(exc)
+    )
+
+
 def describe_request_error(exc: Exception) -> str:
     """A short, secret-free description of a requests exception, for a TransportError."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error (certificate not trusted? pass ca_cert, or name the registry insecure)"
+    kind = request_error_kind(exc)
+    if kind in _KIND_TEXT:
+        return _KIND_TEXT[kind]
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.exceptions.ReadTimeout):

@@ -94,7 +94,9 @@ class RateGuard:
     def check(self) -> None:
         """Raise when the deadline has passed."""
         if self.deadline_at is not None and self._clock() >= self.deadline_at:
-            raise TransportError(f"{self.what}: no answer within the {self.deadline:g} s deadline")
+            raise TransportError(
+                f"{self.what}: no answer within the {self.deadline:g} s deadline", kind="limit"
+            )
 
     def feed(self, size: int) -> None:
         """Count ``size`` bytes received; raise when too slow or past the deadline."""
@@ -109,7 +111,8 @@ class RateGuard:
         if self._window_bytes < self.speed_limit * elapsed:
             raise TransportError(
                 f"{self.what}: transfer too slow ({self._window_bytes} bytes in {elapsed:.0f} s,"
-                f" below {self.speed_limit} bytes/s over {self.speed_time:g} s)"
+                f" below {self.speed_limit} bytes/s over {self.speed_time:g} s)",
+                kind="limit",
             )
         self._window_start, self._window_bytes = now, 0
 
@@ -162,7 +165,8 @@ class GuardedRaw:
             self.received += len(data)
             if self.limit is not None and self.received > self.limit:
                 raise TransportError(
-                    f"{self.guard.what}: the response body is over {self.limit} bytes"
+                    f"{self.guard.what}: the response body is over {self.limit} bytes",
+                    kind="limit",
                 )
             yield data
 

@@ -51,7 +51,8 @@ def follow_redirects(
         if hop and body is not None:
             if not replay.replayable:
                 raise TransportError(
-                    f"{method} {redact_url(url)}: redirected, and the body cannot be resent"
+                    f"{method} {redact_url(url)}: redirected, and the body cannot be resent",
+                    kind="redirect",
                 )
             body = replay.body()
         resp = send(method, url, headers, body)
@@ -63,13 +64,14 @@ def follow_redirects(
         if old[0] == "https" and new[0] != "https":
             raise TransportError(
                 f"refusing redirect from https to {new[0] or 'a relative URL'}"
-                f" ({redact_url(target)})"
+                f" ({redact_url(target)})",
+                kind="redirect",
             )
         if new[0] not in ("http", "https"):
-            raise TransportError(f"refusing redirect to {redact_url(target)}")
+            raise TransportError(f"refusing redirect to {redact_url(target)}", kind="redirect")
         if old != new:
             headers = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
         if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
             method, body = ("GET" if method != "HEAD" else "HEAD"), None
         url = target
-    raise TransportError(f"too many redirects for {redact_url(url)}")
+    raise TransportError(f"too many redirects for {redact_url(url)}", kind="redirect")

@@ -55,7 +55,7 @@ from .hosts import (
     origin,
     plain_path,
 )
-from .http_errors import describe_request_error, is_transient, note_response, observe, retry_after
+from .http_errors import is_transient, note_response, observe, retry_after, transport_error
 from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, preload, read_bounded
 from .redaction import redact_headers, redact_url
 from .redirects import MAX_REDIRECTS, follow_redirects
@@ -421,9 +421,7 @@ class Transport:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             log.debug("%s %s -> %s", method, redact_url(url), type(exc).__name__)
-            raise TransportError(
-                f"{method} {redact_url(url)} failed: {describe_request_error(exc)}"
-            ) from exc
+            raise transport_error(f"{method} {redact_url(url)}", exc) from exc
         except (requests.RequestException, ValueError, UnicodeError) as exc:
             # InvalidHeader and friends quote the header (a secret): no chain at all.
             failure = type(exc).__name__

@@ -23,7 +23,7 @@ import requests
 
 from ..errors import AuthenticationError, TransportError
 from ..hosts import origin
-from ..http_errors import describe_request_error
+from ..http_errors import transport_error
 from ..limits import TOKEN_BODY_LIMIT, RateGuard, read_bounded
 from ..redaction import redact_url
 from .credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken, sanitized
@@ -205,9 +205,7 @@ def _send_realm(
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             # Their messages name host, port and path (the GET's query holds no secret).
-            raise TransportError(
-                f"token request to {host} failed: {describe_request_error(exc)}"
-            ) from exc
+            raise transport_error(f"token request to {host}", exc) from exc
         except Exception as exc:  # anything else may quote a header: keep no chain at all
             failure = type(exc).__name__
         if failure is not None:

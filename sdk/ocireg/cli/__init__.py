@@ -70,6 +70,10 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger("ocireg.http.headers").setLevel(logging.INFO)
 
 
+#: Said after a TLS failure, in the CLI's own terms.
+TLS_HINT = "; --ca-cert PEM trusts a private CA, --insecure skips verification (test registries)"
+
+
 def exit_code_for(exc: BaseException) -> int:
     from .. import errors
 
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ocireg: {printable(str(exc) or 'interrupted')}", file=sys.stderr)
         return exit_code_for_interrupt(exc)
     except errors.OciregError as exc:
-        return _fail(args, str(exc), exit_code_for(exc))
+        hint = TLS_HINT if getattr(exc, "kind", None) == "tls" else ""
+        return _fail(args, str(exc) + hint, exit_code_for(exc))
     except UsageError as exc:
         return _fail(args, str(exc), EXIT_USAGE)
     except OSError as exc:
