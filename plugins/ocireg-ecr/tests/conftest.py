@@ -1,13 +1,40 @@
-"""Fixtures for the ocireg-ecr tests: an environment with no real credentials anywhere."""
+"""Fixtures for the ocireg-ecr tests: an environment with no real credentials anywhere, and
+no name resolved but loopback's."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import ocireg_ecr
 import pytest
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Tests talk to loopback only (moto answers AWS's API in this process): resolving any
+    other name would mean a request about to leave the machine."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        if name == "localhost" or ipaddress.ip_address(name.strip("[]")).is_loopback:
+            return _real_getaddrinfo(host, *args, **kwargs)
+    except ValueError:
+        pass
+    raise AssertionError(f"a test tried to resolve {name!r}: tests talk to loopback only")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_resolving_outside_loopback() -> Iterator[None]:
+    socket.getaddrinfo = _loopback_only
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = _real_getaddrinfo
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""ocireg-ecr: Amazon ECR and ECR Public credentials for ocireg.
+"""ocireg-ecr: Amazon ECR and ECR Public credentials for ocireg, and ECR's own API for tag
+deletes and listings (:class:`EcrRegistryAPI`).
 
 Installed, it registers itself through the ``ocireg`` entry-point group under the name
 ``ecr`` (block it with ``Client(blocked_plugins=("ecr",))``). Importing this package does not
@@ -7,14 +8,9 @@ import boto3; the first question about an ECR host does.
 
 from __future__ import annotations
 
-from .provider import (
-    PRIVATE_HOST,
-    PUBLIC_HOSTS,
-    EcrCredentials,
-    EcrRegistry,
-    decode_authorization_token,
-    parse_host,
-)
+from .api import EcrRegistryAPI
+from .hosts import PRIVATE_HOST, PUBLIC_HOSTS, EcrRegistry, parse_host
+from .provider import EcrCredentials, decode_authorization_token
 
 __version__ = "0.1.0"
 
@@ -26,6 +22,7 @@ __all__ = [
     "PUBLIC_HOSTS",
     "EcrCredentials",
     "EcrRegistry",
+    "EcrRegistryAPI",
     "__version__",
     "decode_authorization_token",
     "parse_host",

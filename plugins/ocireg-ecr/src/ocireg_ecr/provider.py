@@ -1,4 +1,5 @@
-"""The ECR credential provider: ``ecr:GetAuthorizationToken`` through boto3, cached.
+"""The ECR plugin object: credentials from ``ecr:GetAuthorizationToken`` through boto3,
+cached, and ECR's own API for deletes and listings (:mod:`ocireg_ecr.api`).
 
 ECR answers ``GetAuthorizationToken`` with ``authorizationData[].authorizationToken``, the
 base64 of ``AWS:<password>``, valid for 12 hours (``expiresAt``). Like
@@ -8,7 +9,7 @@ again, so a long copy never starts with a token about to expire. The credentials
 asks again before they expire.
 
 boto3 is imported only when an ECR host is asked: ``import ocireg_ecr`` and questions about
-other registries never load it.
+other registries never load it; handing out the native API loads it only on its first call.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocireg.auth.credentials import BasicCredentials, Credentials
 from ocireg.errors import PluginError
 from ocireg.hookspecs import hookimpl
+
+from .hosts import PRIVATE_HOST, PUBLIC_HOSTS, PUBLIC_REGION, EcrRegistry, parse_host
+
+if TYPE_CHECKING:
+    from ocireg.registry_api import CredentialLookup, RegistryAPI
 
 __all__ = [
     "PRIVATE_HOST",
@@ -39,48 +45,10 @@ __all__ = [
 
 log = logging.getLogger("ocireg_ecr")
 
-#: Private ECR hosts: account, optional FIPS, region, partition domain (the forms
-#: amazon-ecr-credential-helper accepts; ``dkr-ecr`` is the dual-stack name).
-PRIVATE_HOST = re.compile(
-    r"^(\d{12})\.dkr[.-]ecr(-fips)?\.([a-z0-9-]+)\.(amazonaws\.com(\.cn)?|amazonaws\.eu|on\.aws)$"
-)
-#: ECR Public; its API (``ecr-public``) lives only in us-east-1.
-PUBLIC_HOSTS = frozenset({"public.ecr.aws", "ecr-public.aws.com"})
-PUBLIC_REGION = "us-east-1"
 #: What ECR documents when ``expiresAt`` is missing.
 DEFAULT_LIFETIME = 12 * 3600.0
 #: How long "no AWS credentials" is remembered before boto3 is asked again.
 NEGATIVE_TTL = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class EcrRegistry:
-    """An ECR host, decoded: ``account`` is None for ECR Public."""
-
-    host: str
-    account: str | None
-    region: str
-    fips: bool = False
-
-    @property
-    def public(self) -> bool:
-        return self.account is None
-
-    @property
-    def cache_key(self) -> str:
-        # Both public host names share one token; private tokens are per host.
-        return "ecr-public" if self.public else self.host
-
-
-def parse_host(registry: str) -> EcrRegistry | None:
-    """The ECR registry ``registry`` names, or None when it is not an ECR host."""
-    host = registry.lower()
-    if host in PUBLIC_HOSTS:
-        return EcrRegistry(host, None, PUBLIC_REGION)
-    match = PRIVATE_HOST.match(host)
-    if match is None:
-        return None
-    return EcrRegistry(host, match.group(1), match.group(3), fips=match.group(2) is not None)
 
 
 def decode_authorization_token(token: str) -> tuple[str, str]:
@@ -103,12 +71,18 @@ class _Entry:
 
 
 class EcrCredentials:
-    """Answers for private ECR hosts and ECR Public with ``BasicCredentials("AWS", ...)``.
+    """Answers for private ECR hosts and ECR Public with ``BasicCredentials("AWS", ...)``,
+    and offers :class:`~ocireg_ecr.api.EcrRegistryAPI` for private ECR hosts.
 
     :param session: a ``boto3.session.Session`` to use (default: a new one on first use, which
         reads the usual AWS configuration: environment, ``AWS_PROFILE``, shared files, SSO,
         instance and container roles).
     :param clock: seconds since the epoch; tests pass a fake one.
+    :param endpoint_url: the ECR API endpoint for private registries (default: AWS's for the
+        region), e.g. a VPC endpoint, or moto in tests.
+    :param hosts: more registry hosts to treat as private ECR, each mapped to its
+        ``(registry id, region)``: a proxy or mirror in front of ECR, or a loopback test
+        registry (``{"127.0.0.1:5000": ("123456789012", "us-east-1")}``).
 
     Without AWS credentials the provider answers None (the registry is then asked
     anonymously, which ECR Public allows) and remembers that for five minutes. An AWS error
@@ -118,12 +92,34 @@ class EcrCredentials:
 
     name = "ecr"
 
-    def __init__(self, *, session: Any = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        clock: Callable[[], float] = time.time,
+        endpoint_url: str | None = None,
+        hosts: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
         self._session: Any = session
         self._own_session = session is None
         self._clock = clock
+        self._endpoint_url = endpoint_url
+        self._hosts = {
+            host.lower(): EcrRegistry(host.lower(), account, region)
+            for host, (account, region) in (hosts or {}).items()
+        }
+        if any(
+            not re.fullmatch(r"\d{12}", t.account or "") or not t.region
+            for t in self._hosts.values()
+        ):
+            raise ValueError("hosts maps a host to (12-digit registry id, region)")
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}
+
+    def registry(self, registry: str) -> EcrRegistry | None:
+        """The ECR registry ``registry`` names (a host given in ``hosts``, else
+        :func:`parse_host`), or None when it is not ECR."""
+        return self._hosts.get(registry.lower()) or parse_host(registry)
 
     def clear_cache(self) -> None:
         """Forget every cached token and remembered failure (and the boto3 session this
@@ -136,7 +132,7 @@ class EcrCredentials:
     # Cloud plugins answer last: after the built-ins, and after plugins given to the Client.
     @hookimpl(trylast=True)
     def ocireg_get_credentials(self, registry: str, repository: str | None) -> Credentials | None:
-        target = parse_host(registry)
+        target = self.registry(registry)
         if target is None:
             return None
         with self._lock:  # one fetch per host even when many threads ask at once
@@ -147,7 +143,41 @@ class EcrCredentials:
                 self._cache[target.cache_key] = entry
             return entry.credentials
 
+    @hookimpl(trylast=True)
+    def ocireg_registry_api(
+        self, registry: str, credentials: CredentialLookup
+    ) -> RegistryAPI | None:
+        """:class:`~ocireg_ecr.api.EcrRegistryAPI` for private ECR hosts, None otherwise (ECR
+        Public included: see the README). It signs with the AWS identity of this provider's
+        boto3 session, not with ``credentials`` (ECR's API takes no registry token)."""
+        target = self.registry(registry)
+        if target is None or target.public:
+            return None
+        from .api import EcrRegistryAPI  # no boto3 here: the client is made on first use
+
+        return EcrRegistryAPI(target, lambda: self.api_client(target))
+
+    def api_client(self, target: EcrRegistry) -> Any:
+        """A boto3 ``ecr`` client for ``target``'s region from this provider's session, with
+        bounded timeouts and retries (boto3 clients are thread-safe; making one is not)."""
+        from botocore.config import Config
+
+        config = Config(
+            use_fips_endpoint=target.fips,
+            connect_timeout=10,
+            read_timeout=60,
+            retries={"mode": "standard", "total_max_attempts": 4},
+            user_agent_extra="ocireg-ecr",
+        )
+        with self._lock:
+            return self._boto_session().client(
+                "ecr", region_name=target.region, config=config, **self._endpoint()
+            )
+
     # -- AWS ------------------------------------------------------------------------------
+
+    def _endpoint(self) -> dict[str, str]:
+        return {"endpoint_url": self._endpoint_url} if self._endpoint_url else {}
 
     def _boto_session(self) -> Any:
         if self._session is None:
@@ -198,7 +228,10 @@ class EcrCredentials:
         from botocore.config import Config
 
         client = session.client(
-            "ecr", region_name=target.region, config=Config(use_fips_endpoint=target.fips)
+            "ecr",
+            region_name=target.region,
+            config=Config(use_fips_endpoint=target.fips),
+            **self._endpoint(),
         )
         response = client.get_authorization_token(registryIds=[target.account])
         private_data: dict[str, Any] = response["authorizationData"][0]
