@@ -1,0 +1,29 @@
+"""Fixtures for the ocireg-gitlab tests: no machine credentials or tokens, a loopback GitLab."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitlab_fake import GitLabFake
+from ocireg_fakes import FakeRegistry
+from ocireg_fakes.fixtures import loopback_only  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("OCIREG_") or name in ("DOCKER_AUTH_CONFIG", "GITLAB_TOKEN"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "containers-auth.json"))
+    yield
+
+
+@pytest.fixture
+def gitlab() -> Iterator[GitLabFake]:
+    """A fake GitLab: registry side deleting digests, the GitLab API on the same state."""
+    with FakeRegistry(v2_delete="digest") as fake:
+        yield GitLabFake(fake).install()
