@@ -11,14 +11,16 @@ What we learnt from the fastest peers (REGISTRY-FACTS section 4) and do here:
 3. **Children before parents**: blobs, then image manifests by digest, then each index, the
    top manifest last under the destination tag. A half-finished copy therefore never leaves
    a tag pointing at something incomplete. Child manifests already present at the
-   destination (HEAD by digest) are skipped together with all their blobs.
+   destination (HEAD by digest) are skipped together with all their blobs. The manifests of
+   one level go up concurrently (none of them points at another).
 4. **Blobs concurrently**, largest first (regclient starts the long tail early), on a
    ``ThreadPoolExecutor(remote.max_workers)``; every distinct blob once, even when several
-   platforms share it. Each blob is skipped when the destination has it (HEAD), mounted when
-   source and destination are on the same registry (crane, regclient: a ``mount=&from=`` POST
-   moves no data), and otherwise streamed from the source GET straight into the destination
-   upload: no temporary file, and the reader checks the digest as the bytes pass. The source
-   GET is sent only once an upload really needs the bytes, so a mount never opens it.
+   platforms share it. Each blob is skipped when the destination has it (one HEAD: no
+   request is sent twice), mounted when source and destination are on the same registry
+   (crane, regclient: a ``mount=&from=`` POST moves no data), and otherwise streamed from the
+   source GET straight into the destination upload: no temporary file, and the reader checks
+   the digest as the bytes pass. The source GET is sent only once an upload really needs the
+   bytes, so a mount never opens it.
 
 Foreign and non-distributable layers (with ``urls``) are never copied, as crane does by
 default: registries accept manifests that point at them without holding the blob.
@@ -158,7 +160,8 @@ def copy_image(
     if existing is not None and existing.digest == digest:
         return CopyResult(src, dst, digest, top.media_type)
 
-    children, manifests_skipped = _collect_children(remote, src, dst, top)
+    levels, manifests_skipped = _collect_children(remote, src, dst, top)
+    children = [m for level in levels for m in level]
     blobs, foreign = _distinct_blobs([*children, top])
     total = _Total(progress_total, sum(d.size for d in blobs))
     outcomes = _run_all(
@@ -166,8 +169,12 @@ def copy_image(
         sorted(blobs, key=lambda d: d.size, reverse=True),
         remote.max_workers,
     )
-    for child in children:
-        remote.put_manifest(dst.with_digest(str(child.digest)), child.raw, child.media_type)
+    for level in levels:  # deepest first; the manifests of one level concurrently
+        _run_all(
+            lambda m: remote.put_manifest(dst.with_digest(str(m.digest)), m.raw, m.media_type),
+            level,
+            remote.max_workers,
+        )
     remote.put_manifest(dst, top.raw, top.media_type)
 
     counts = {outcome: 0 for outcome in _Outcome}
@@ -205,8 +212,9 @@ def _head_or_none(remote: Remote, ref: Reference) -> Descriptor | None:
 
 def _collect_children(
     remote: Remote, src: Reference, dst: Reference, top: Manifest
-) -> tuple[list[Manifest], int]:
-    """The child manifests to write, deepest first, and how many the destination has.
+) -> tuple[list[list[Manifest]], int]:
+    """The child manifests to write, level by level from the deepest, and how many the
+    destination has.
 
     Walks level by level (an index of indexes is legal), fetching each level's children
     concurrently: a HEAD at the destination, and a GET from the source only when missing.
@@ -232,7 +240,7 @@ def _collect_children(
         skipped += len(fetched) - len(level)
         levels.append(level)
         parents = level
-    return [m for level in reversed(levels) for m in level], skipped
+    return [level for level in reversed(levels) if level], skipped
 
 
 def _fetch_missing(
@@ -299,19 +307,18 @@ def _transfer_blob(
 ) -> tuple[_Outcome, int]:
     """Skip, mount or stream one blob; returns what happened and the bytes streamed.
 
-    :func:`~ocireg.upload.push_blob` does the existence check (asking for push, and for a
-    mount pull on the source, so one token serves every blob and the manifest pushes) and
-    the mount itself; the source is opened only if it has to upload. Between registries an
-    unopened source therefore means "skipped". On one registry it could be either, so there
-    we HEAD first ourselves, spending one more HEAD per blob to report mounts truthfully.
+    The destination is asked once whether it has the blob (a HEAD for push, and for a mount
+    pull on the source, so one token serves every blob and the manifest pushes); only then
+    does :func:`~ocireg.upload.push_blob` run, told not to ask again. It mounts on the same
+    registry and opens the source only if it has to upload, so an unopened source means
+    "mounted". A retried upload asks again: the failed attempt may have landed.
     """
     mountable = src.domain == dst.domain and src.path != dst.path
-    if mountable:
-        extra = (repository_scope(src.path, "pull"),)
-        if blob_exists(remote, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
-            if not_moved is not None:
-                not_moved(desc.size)
-            return _Outcome.SKIPPED, 0
+    extra = (repository_scope(src.path, "pull"),) if mountable else ()
+    if blob_exists(remote, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+        if not_moved is not None:
+            not_moved(desc.size)
+        return _Outcome.SKIPPED, 0
     for attempt in range(1, _STREAM_ATTEMPTS + 1):
         source = _LazyBlob(remote, src, desc)
         try:
@@ -323,6 +330,7 @@ def _transfer_blob(
                 size=desc.size,
                 mount_from=src if mountable else None,
                 progress=progress,
+                check_exists=attempt > 1,
             )
         except TransportError:
             if attempt == _STREAM_ATTEMPTS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from ocireg.client import Client
 from ocireg.errors import ManifestError, NotFoundError
 from ocireg.reference import Reference
+from tests.fixtures.clients import count_requests
 from tests.fixtures.images import Pushed, Pusher
 from tests.fixtures.registry import Registry
 
@@ -315,3 +317,59 @@ def test_progress_of_a_mounting_copy_moves_nothing(registry_open: Registry) -> N
         )
     assert seen.totals[0] == sum(len(b) for b in image.blobs.values())
     assert seen.totals[-1] == 0 and seen.moved == 0
+
+
+# -- requests sent ---------------------------------------------------------------------------
+
+_THREE_PLATFORMS = [("linux", "amd64", None), ("linux", "arm64", "v8"), ("linux", "s390x", None)]
+
+
+def _repeated(calls: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return {call: n for call, n in Counter(calls).items() if n > 1}
+
+
+def test_copy_within_one_registry_sends_no_request_twice(registry_open: Registry) -> None:
+    src_repo, dst_repo = _repo("src"), _repo("dst")
+    index = Pusher(registry_open).index(src_repo, "multi", _THREE_PLATFORMS)
+    blobs = sum(len(child.blobs) for child in index.children)  # 3 x (config + 2 layers)
+    with _client(registry_open) as client:
+        calls = count_requests(client)
+        result = client.copy(
+            _ref(registry_open, src_repo, "multi"), _ref(registry_open, dst_repo, "multi")
+        )
+
+    assert result.blobs_mounted == blobs == 9
+    assert _repeated(calls) == {}
+    methods = Counter(method for method, _ in calls)
+    # Ping (https, then http); HEAD of the destination tag and GET of the index; per child a
+    # HEAD at the destination and a GET; per blob one HEAD and one mount; 3 + 1 manifest PUTs.
+    assert methods == {"GET": 2 + 1 + 3, "HEAD": 1 + 3 + blobs, "POST": blobs, "PUT": 4}
+    assert len(calls) == 32
+
+
+def test_copy_between_registries_sends_no_request_twice(
+    registry_open: Registry, registry_no_delete: Registry
+) -> None:
+    src_repo, dst_repo = _repo("src"), _repo("dst")
+    index = Pusher(registry_open).index(src_repo, "multi", _THREE_PLATFORMS)
+    blobs = sum(len(child.blobs) for child in index.children)
+    with _client(registry_open, registry_no_delete) as client:
+        calls = count_requests(client)
+        result = client.copy(
+            _ref(registry_open, src_repo, "multi"), _ref(registry_no_delete, dst_repo, "multi")
+        )
+
+    assert result.blobs_copied == blobs == 9
+    # Every upload session opens with a POST to the same URL; nothing else is sent twice.
+    start_upload = ("POST", f"{registry_no_delete.url}/v2/{dst_repo}/blobs/uploads/")
+    assert _repeated(calls) == {start_upload: blobs}
+    methods = Counter(method for method, _ in calls)
+    # Two pings; the destination tag; the index, 3 children (HEAD there, GET here); per blob
+    # a HEAD, a POST and a PUT there and a GET here; 3 + 1 manifest PUTs.
+    assert methods == {
+        "GET": 4 + 1 + 3 + blobs,
+        "HEAD": 1 + 3 + blobs,
+        "POST": blobs,
+        "PUT": blobs + 4,
+    }
+    assert len(calls) == 52

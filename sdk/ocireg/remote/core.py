@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,9 @@ __all__ = [
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 #: The most pages :meth:`RemoteBase.paginate` reads for one list.
 MAX_PAGES = 10_000
+#: How many list pages (and tag lists) a client remembers, and how large each may be.
+RECENT_PAGES = 16
+RECENT_BYTES = 1 << 20
 PULL = ("pull",)
 PUSH = ("pull", "push")
 
@@ -75,6 +79,8 @@ class RegistryCapabilities:
     deletes_enabled: set[str] = field(default_factory=set)
     tag_delete: dict[str, bool] = field(default_factory=dict)
     delete_verified: set[tuple[str, str]] = field(default_factory=set)
+    #: Registries that refused a blob upload as one streamed PATCH (ocireg.upload).
+    streamed_patch_refused: set[str] = field(default_factory=set)
     #: How each answer was learnt, in words, by ``(registry, what)`` (shown in plans).
     notes: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -85,6 +91,8 @@ class Page:
 
     body: Mapping[str, Any]
     headers: Mapping[str, str]
+    #: The page's bytes as read (the body parsed from them may be shared: never change it).
+    raw: bytes = b""
 
 
 def manifest_path(ref: Reference, identifier: str | Digest) -> str:
@@ -107,6 +115,46 @@ def target(ref: Reference) -> str:
     return f"{ref.path}@{ref.digest}" if ref.digest else f"{ref.path}:{ref.tag or 'latest'}"
 
 
+def _tag_names(pages: Iterable[Page]) -> list[str]:
+    """The tags of ``pages``, sorted, each once (distribution sends them in directory order)."""
+    names: set[str] = set()
+    for page in pages:
+        values = page.body.get("tags") or []
+        try:
+            "".join(values)  # a TypeError unless all are strings: checked in C, not in a loop
+            names.update(values)
+        except TypeError:
+            names.update(str(v) for v in values)
+    return sorted(names)
+
+
+class _Recent:
+    """The last few answers of ``Link``-paged lists, by key, each with what it was worked
+    into. A page whose bytes are the same as last time is not parsed again, and a tag list
+    whose pages are all unchanged is not sorted again: listing the same repository over and
+    over (pollers, scripts) costs the requests alone. Only bytes that compare equal are
+    reused, so what a caller gets never depends on the cache."""
+
+    def __init__(self, size: int = RECENT_PAGES, limit: int = RECENT_BYTES) -> None:
+        self._size, self._limit = size, limit
+        self._items: dict[str, tuple[object, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, source: object) -> Any:
+        hit = self._items.get(key)
+        return hit[1] if hit is not None and hit[0] == source else None
+
+    def put(self, key: str, source: bytes | tuple[bytes, ...], value: Any) -> None:
+        size = len(source) if isinstance(source, bytes) else sum(map(len, source))
+        if size > self._limit:
+            return
+        with self._lock:
+            self._items.pop(key, None)
+            if len(self._items) >= self._size:
+                del self._items[next(iter(self._items))]  # the oldest
+            self._items[key] = (source, value)
+
+
 class RemoteBase:
     """The state and the generic calls every part of :class:`~ocireg.remote.Remote` uses.
 
@@ -125,6 +173,7 @@ class RemoteBase:
         #: ``native_api(registry)``: the plugin-offered :class:`~ocireg.registry_api.RegistryAPI`
         #: of a registry, or None (the Client wires the ``ocireg_registry_api`` hook here).
         self.native_api: Callable[[str], RegistryAPI | None] = _no_native_api
+        self._pages, self._tag_lists = _Recent(), _Recent()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -208,13 +257,17 @@ class RemoteBase:
                 where = path.removeprefix("/v2/")
                 raise_for_status(resp, operation=operation, registry=registry, target=where)
                 raw = read_bounded(resp, PAGE_BODY_LIMIT, f"{operation} {registry}")
-                try:
-                    body = json.loads(raw)
-                except (ValueError, RecursionError):
-                    raise ManifestError(f"{operation} {registry}: answer is not JSON") from None
+                body = self._pages.get(here, raw)
+                if body is None:
+                    try:
+                        body = json.loads(raw)
+                    except (ValueError, RecursionError):
+                        raise ManifestError(f"{operation} {registry}: answer is not JSON") from None
+                    body = body if isinstance(body, dict) else {}
+                    self._pages.put(here, raw, body)
                 nxt = resp.links.get("next", {}).get("url")
                 status = resp.status_code
-                yield Page(body if isinstance(body, dict) else {}, resp.headers)
+                yield Page(body, resp.headers, raw)
             url = urljoin(here, nxt) if nxt else None
             if url and origin(url) != home:
                 raise RegistryError(
@@ -254,17 +307,24 @@ class RemoteBase:
         return repos
 
     def tags(self, ref: Reference) -> list[str]:
+        """Every tag of ``ref``'s repository over all pages, sorted and each once (a new list
+        each call; pages equal to those of the last call are not sorted again)."""
         self.transport.state(ref.domain, ref.scheme)
-        found: set[str] = set()
-        for page in self.paginate(
-            ref.domain,
-            f"/v2/{ref.path}/tags/list",
-            scopes=(repository_scope(ref.path, "pull"),),
-            repository=ref.path,
-            operation="list tags",
-        ):
-            found.update(str(t) for t in page.body.get("tags") or [])
-        return sorted(found)
+        pages = list(
+            self.paginate(
+                ref.domain,
+                f"/v2/{ref.path}/tags/list",
+                scopes=(repository_scope(ref.path, "pull"),),
+                repository=ref.path,
+                operation="list tags",
+            )
+        )
+        key, raws = f"{ref.domain}/{ref.path}", tuple(page.raw for page in pages)
+        names: list[str] | None = self._tag_lists.get(key, raws)
+        if names is None:
+            names = _tag_names(pages)
+            self._tag_lists.put(key, raws, names)
+        return list(names)
 
     def referrer_pages(
         self, ref: Reference, subject: Digest, artifact_type: str | None, accept: str
