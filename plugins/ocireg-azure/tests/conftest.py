@@ -1,4 +1,5 @@
-"""Fixtures for the ocireg-azure tests: no machine credentials, no managed-identity endpoint."""
+"""Fixtures for the ocireg-azure tests: no machine credentials, no managed-identity endpoint,
+no name lookup outside loopback, and a loopback fake ACR (registry side and ``/acr/v1/``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from typing import Any
 import azure.identity
 import ocireg_azure
 import pytest
+from acr_fake import AcrFake
+from ocireg_fakes import FakeRegistry
+from ocireg_fakes.fixtures import loopback_only  # noqa: F401
 
 #: A closed loopback port: nothing may probe the instance metadata service from a test.
 NOWHERE = "http://127.0.0.1:9"
@@ -33,3 +37,11 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     ocireg_azure.plugin.clear_cache()
     yield
     ocireg_azure.plugin.clear_cache()
+
+
+@pytest.fixture
+def acr() -> Iterator[AcrFake]:
+    """A fake ACR: registry side deleting digests, the ``/acr/v1/`` API and ``/oauth2/`` on
+    the same state."""
+    with FakeRegistry(v2_delete="digest") as fake:
+        yield AcrFake(fake).install()

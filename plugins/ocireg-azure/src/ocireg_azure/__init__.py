@@ -1,4 +1,6 @@
-"""ocireg-azure: Azure Container Registry credentials for ocireg, from Microsoft Entra ID.
+"""ocireg-azure: Azure Container Registry credentials for ocireg, from Microsoft Entra ID,
+and ACR's own API for tag deletes and listings (:class:`~ocireg_azure.api.AcrAPI`, via
+``"acr-api"``, through the ``ocireg_registry_api`` hook).
 
 Installed, it registers itself through the ``ocireg`` entry-point group under the name
 ``azure``. Importing this package does not import azure-identity; the first question about an

@@ -1,4 +1,5 @@
-"""The ACR credential provider: a Microsoft Entra token exchanged for an ACR refresh token.
+"""The ACR plugin: a Microsoft Entra token exchanged for an ACR refresh token (credentials),
+and ACR's ``/acr/v1/`` API for tag deletes and listings (:mod:`ocireg_azure.api`).
 
 The flow of REGISTRY-FACTS 3.4 (and of ``az acr login`` and the ACR credential helpers):
 
@@ -12,7 +13,7 @@ The flow of REGISTRY-FACTS 3.4 (and of ``az acr login`` and the ACR credential h
    ``00000000-0000-0000-0000-000000000000``: ocireg's token auth trades it at the registry's
    token realm (``grant_type=refresh_token``) for scoped access tokens.
 
-azure-identity is imported only when an ACR host is asked.
+azure-identity is imported only when an ACR host is asked for credentials.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ from ocireg.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+
+    from ocireg.registry_api import CredentialLookup, RegistryAPI
 
 __all__ = [
     "ACR_HOST",
@@ -87,7 +90,8 @@ class _Entry:
 
 class AzureCredentials:
     """Answers for ``*.azurecr.io`` (and ``.cn``, ``.de``, ``.us``) with an
-    ``IdentityToken(<ACR refresh token>, username="00000000-...")``.
+    ``IdentityToken(<ACR refresh token>, username="00000000-...")``, and offers
+    :class:`~ocireg_azure.api.AcrAPI` (tag deletes and listings via ``"acr-api"``) for them.
 
     :param credential: an azure-identity ``TokenCredential`` (default: a
         ``DefaultAzureCredential()`` made at the first ACR question).
@@ -98,8 +102,12 @@ class AzureCredentials:
     :param exchange_base_url: where to POST ``/oauth2/exchange`` instead of
         ``https://<registry>``; for tests against a fake registry. Deliberately not an
         environment variable: it receives an Entra token.
-    :param session: a ``requests.Session`` for the exchange.
+    :param hosts: other registry hosts to treat as ACR, each with the origin its exchange
+        and API are at (``{"127.0.0.1:5000": "http://127.0.0.1:5000"}``); for tests against
+        a fake registry (plain http is taken for loopback only).
+    :param session: a ``requests.Session`` for the exchange and the API.
     :param timeout: seconds for the exchange.
+    :param max_wait: the most seconds one API call waits on rate limits (429).
     :param clock: seconds since the epoch; tests pass a fake one.
 
     Refresh tokens are cached per registry and exchanged again at half their lifetime (read
@@ -118,8 +126,10 @@ class AzureCredentials:
         tenant_id: str | None = None,
         scope: str | None = None,
         exchange_base_url: str | None = None,
+        hosts: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         timeout: float = 30.0,
+        max_wait: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._credential = credential
@@ -127,8 +137,10 @@ class AzureCredentials:
         self._tenant_id = tenant_id
         self._scope = scope
         self._exchange_base_url = exchange_base_url.rstrip("/") if exchange_base_url else None
+        self._hosts = {h.lower(): u.rstrip("/") for h, u in (hosts or {}).items()}
         self._session = session
         self._timeout = timeout
+        self._max_wait = max_wait
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}
@@ -143,7 +155,7 @@ class AzureCredentials:
     # Cloud plugins answer last: after the built-ins, and after plugins given to the Client.
     @hookimpl(trylast=True)
     def ocireg_get_credentials(self, registry: str, repository: str | None) -> Credentials | None:
-        if not is_acr_host(registry):
+        if self.api_origin(registry) is None:
             return None
         host = registry.lower()
         with self._lock:
@@ -153,6 +165,34 @@ class AzureCredentials:
                 entry = self._fetch(host, now)
                 self._cache[host] = entry
             return entry.credentials
+
+    def api_origin(self, registry: str) -> str | None:
+        """Where ``registry``'s exchange and API are: ``https://<registry>`` for an ACR host,
+        the origin given in ``hosts``, else None (not ACR)."""
+        host = registry.lower()
+        if host in self._hosts:
+            return self._hosts[host]
+        return f"https://{host}" if is_acr_host(host) else None
+
+    @hookimpl
+    def ocireg_registry_api(
+        self, registry: str, credentials: CredentialLookup
+    ) -> RegistryAPI | None:
+        api_origin = self.api_origin(registry)
+        if api_origin is None:
+            return None
+        from ocireg.webapi import WebAPI
+
+        from .api import AcrAPI
+
+        web = WebAPI(
+            "Azure Container Registry API",
+            api_origin,
+            registry=registry,
+            session=self._session,
+            max_wait=self._max_wait,
+        )
+        return AcrAPI(credentials, web)
 
     # -- the flow ---------------------------------------------------------------------------
 
@@ -180,7 +220,8 @@ class AzureCredentials:
                 first_line,
             )
             return _Entry(None, now + NEGATIVE_TTL)
-        url = f"{self._exchange_base_url or f'https://{host}'}/oauth2/exchange"
+        base = self._exchange_base_url or self.api_origin(host) or f"https://{host}"
+        url = f"{base}/oauth2/exchange"
         refresh_token = self._exchange(url, host, entra_token)
         expires_at = _jwt_expiry(refresh_token, default=now + DEFAULT_LIFETIME)
         lifetime = expires_at - now
