@@ -45,6 +45,7 @@ def test_built_artefacts_install_and_run(
     for name in (f"ocireg-{version}-py3-none-any.whl", f"ocireg-{version}.tar.gz",
                  f"ocireg_keyring-{version}-py3-none-any.whl"):  # fmt: skip
         assert name in built, built
+    assert not [n for n in built if n.startswith("ocireg_fakes")], "test support is no artefact"
 
     venv = tmp_path / "target-venv"
     _run([sys.executable, "-m", "venv", str(venv)], timeout=120)

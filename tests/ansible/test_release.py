@@ -15,7 +15,16 @@ import yaml
 
 from tests.ansible.conftest import COLLECTION, REPO_ROOT
 
-PLUGINS = sorted(p for p in (REPO_ROOT / "plugins").glob("ocireg-*") if p.is_dir())
+
+def _published(plugin: Path) -> bool:
+    """Plugins users install; test support (``Private :: Do Not Upload``) has no release."""
+    meta = tomllib.loads((plugin / "pyproject.toml").read_text())["project"]
+    return "Private :: Do Not Upload" not in meta.get("classifiers", [])
+
+
+PLUGINS = sorted(
+    p for p in (REPO_ROOT / "plugins").glob("ocireg-*") if p.is_dir() and _published(p)
+)
 
 
 def _assigned(path: Path, name: str) -> str:
