@@ -57,6 +57,11 @@ class TagRecord:
     :ivar pushed_at: when the registry received that manifest (aware UTC), if it says.
     :ivar size: the image's size in bytes as the registry reports it, if it says.
     :ivar media_type: the manifest's media type, if the registry says.
+
+    The deletion survey takes a tag from a record only when it knows what the manifest is:
+    an index's or an image manifest's media type, and for an OCI image manifest a size over
+    4 KiB (placeholders are tiny); other tags get a ``HEAD`` (:mod:`ocireg.deletion.listing`).
+    Retention ages tags by ``pushed_at`` where it is given (:mod:`ocireg.retention`).
     """
 
     tag: str

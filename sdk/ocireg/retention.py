@@ -9,18 +9,24 @@ The selection, in this order (GitLab's cleanup-policy reading, "never fewer than
    :attr:`Selection.matched` says which pattern selected, or which exclude protected, each
    tag, and :attr:`Selection.unmatched_patterns` / :attr:`Selection.unmatched_excludes` list
    the expressions that matched no tag at all (almost always a mistake worth a warning).
-2. **keep_latest N**: the candidates' tags of the N newest *distinct images* (by the image
-   config's ``created``; several tags on one digest count once) are protected.
+2. **keep_latest N**: the candidates' tags of the N newest *distinct images* (by age, see
+   below; several tags on one digest count once) are protected.
 3. **older_than**: of the remaining candidates, only those whose image is older than that
-   are deleted; without ``older_than``, all remaining candidates are.
+   (by age) are deleted; without ``older_than``, all remaining candidates are.
 
 Example: tags ``b1..b5`` on five images created a day apart, ``latest`` on the newest.
 ``patterns=["b.*"], keep_latest=2, older_than=3d`` keeps ``b5``, ``b4`` (newest two),
 keeps ``b3`` (exactly 3 days old is not older), deletes ``b2`` and ``b1``; ``latest`` is
 no candidate, so it stays.
 
-Images whose age is unknown (no ``created``, or not an image) are never deleted by age and
-sort as oldest for ``keep_latest``; images created at the same time rank by their highest
+**Age** (``age_from``, for ``keep_latest`` and ``older_than`` alike): ``created`` is the
+image config's ``created``; ``pushed`` is when the registry received the manifest, which
+only a registry-native listing says (:class:`~ocireg.registry_api.TagRecord.pushed_at`,
+through a plugin's :class:`~ocireg.registry_api.RegistryAPI`). By default (``None``) a tag's
+age is its push time where the listing gives one, else its image's ``created``; then no
+config is fetched for tags whose push time is known. Images whose age is unknown (no
+``created``, or not an image, or no push time with ``age_from="pushed"``) are never deleted
+by age and sort as oldest for ``keep_latest``; images of the same age rank by their highest
 tag in version order (see below).
 
 **Tag order** (:func:`sort_tags`, ``order="version" | "text" | "none"``). ``text`` is plain
@@ -48,13 +54,16 @@ if TYPE_CHECKING:
     from .client import Client
     from .manifests import Descriptor
     from .reference import Reference
+    from .registry_api import TagRecord
 
 __all__ = [
+    "AGE_FROM",
     "MATCH_MODES",
     "SORT_ORDERS",
     "InvalidSelectionError",
     "Selection",
     "TagInfo",
+    "check_age_from",
     "filter_names",
     "gather",
     "parse_age",
@@ -68,6 +77,8 @@ __all__ = [
 MATCH_MODES = ("full", "prefix", "search")
 #: How tags are ordered: :func:`version_key`, plain text, or as given.
 SORT_ORDERS = ("version", "text", "none")
+#: Where a tag's age comes from (module docstring); ``None`` picks per tag.
+AGE_FROM = ("created", "pushed")
 
 
 class InvalidSelectionError(OciregError, ValueError):
@@ -110,9 +121,28 @@ def parse_created(value: object) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class TagInfo:
+    """A tag as retention sees it: its digest, its image's ``created`` and, from a native
+    listing, when the registry received it (``pushed``)."""
+
     tag: str
     digest: str
     created: datetime | None = None
+    pushed: datetime | None = None
+
+    def age(self, age_from: str | None = None) -> datetime | None:
+        """The time ``keep_latest`` and ``older_than`` go by (see ``age_from``)."""
+        if age_from == "created":
+            return self.created
+        if age_from == "pushed":
+            return self.pushed
+        return self.pushed if self.pushed is not None else self.created
+
+
+def check_age_from(age_from: str | None) -> None:
+    if age_from is not None and age_from not in AGE_FROM:
+        raise InvalidSelectionError(
+            f"invalid age_from {age_from!r}: use one of {', '.join(AGE_FROM)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +203,15 @@ def select(
     older_than: timedelta | None = None,
     now: datetime | None = None,
     match: str = "full",
+    age_from: str | None = None,
 ) -> Selection:
     """Apply the documented selection to ``tags`` (pure; no I/O).
 
-    :raises InvalidSelectionError: a bad expression, ``match`` or ``keep_latest``.
+    :raises InvalidSelectionError: a bad expression, ``match``, ``keep_latest`` or
+        ``age_from``.
     """
     method = _matcher(match)
+    check_age_from(age_from)
     wanted, unwanted = _compile(patterns, "pattern"), _compile(excludes, "exclude")
     if keep_latest is not None and keep_latest < 0:
         raise InvalidSelectionError("keep_latest must be 0 or more")
@@ -205,7 +238,7 @@ def select(
         newest: dict[str, datetime] = {}
         top_tag: dict[str, str] = {}
         for info in candidates:
-            when = info.created or datetime.min.replace(tzinfo=UTC)
+            when = info.age(age_from) or datetime.min.replace(tzinfo=UTC)
             newest[info.digest] = max(when, newest.get(info.digest, when))
             if info.digest not in top_tag or version_key(info.tag) > version_key(
                 top_tag[info.digest]
@@ -215,13 +248,12 @@ def select(
         protected = set(ranked[:keep_latest])
     delete: list[TagInfo] = []
     for info in candidates:
+        age = info.age(age_from)
         if info.digest in protected:
             keep.append((info, f"one of the {keep_latest} newest images"))
-        elif older_than is not None and info.created is None:
+        elif older_than is not None and age is None:
             keep.append((info, "age unknown"))
-        elif (
-            older_than is not None and info.created is not None and info.created >= now - older_than
-        ):
+        elif older_than is not None and age is not None and age >= now - older_than:
             keep.append((info, "newer than the age limit"))
         else:
             delete.append(info)
@@ -272,17 +304,29 @@ def gather(
     tags: Sequence[str] | None = None,
     *,
     descriptors: Mapping[str, Descriptor] | None = None,
+    records: Mapping[str, TagRecord] | None = None,
+    age_from: str | None = None,
 ) -> list[TagInfo]:
-    """Digest and creation time of every tag: concurrent HEADs, one config per digest.
+    """Digest, creation time and push time of every tag: concurrent HEADs, one config per
+    digest whose ``created`` the age needs (``age_from``, see the module docstring).
 
     ``descriptors`` (tag -> descriptor, e.g. ``client.snapshot(...).tags``) saves the
-    HEADs when they were just sent; ``tags`` then picks among them.
+    HEADs when they were just sent; ``tags`` then picks among them. ``records`` (tag ->
+    a native listing's record, e.g. ``client.snapshot(...).records``) give push times.
     """
+    check_age_from(age_from)
     if descriptors is None:
         descriptors = client.tag_descriptors(repository, tags)
     elif tags is not None:
         descriptors = {t: descriptors[t] for t in tags if t in descriptors}
-    digests = sorted({d.digest for d in descriptors.values()})
+    pushed = {t: _aware(r.pushed_at) for t, r in (records or {}).items() if t in descriptors}
+    digests = sorted(
+        {
+            d.digest
+            for t, d in descriptors.items()
+            if age_from == "created" or (age_from is None and pushed.get(t) is None)
+        }
+    )
 
     def created(digest: str) -> datetime | None:
         try:
@@ -294,6 +338,13 @@ def gather(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         times = dict(zip(digests, pool.map(created, digests), strict=True))
     return [
-        TagInfo(tag, desc.digest, times.get(desc.digest))
+        TagInfo(tag, desc.digest, times.get(desc.digest), pushed.get(tag))
         for tag, desc in sorted(descriptors.items())
     ]
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A push time as aware UTC (a plugin may hand out naive UTC)."""
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=UTC)

@@ -15,6 +15,9 @@ One engine, in four parts:
 * :mod:`.plan`: the rules, once (tag-delete / delete-digest / untag / skip / refuse, the
   shared-digest policy, the order), producing a :class:`BatchPlan`;
 * :mod:`.probe`: what the registry allows, cached on the wire layer;
+* :mod:`.native`: the mechanism of each action (``via``): a registry-native API a plugin
+  offers (:class:`~ocireg.registry_api.RegistryAPI`), or the Registry HTTP API; with a
+  native listing, :mod:`.listing` replaces the survey's ``HEAD`` per tag;
 * :mod:`.run`: carrying a plan out (:func:`execute`) or showing it (:func:`preview`),
   re-checking each step against the repository as it is then (:mod:`.verify`);
 * :mod:`.records`: the plans and results handed out; :mod:`.placeholder`: untag's

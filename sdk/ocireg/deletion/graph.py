@@ -2,8 +2,9 @@
 
 A tag "needs" a manifest when it points at it, or when its index (or an index nested in it)
 lists it. The rules in :mod:`ocireg.deletion.plan` only ask this graph; :func:`snapshot`
-reads it from the registry once (the tag list, one ``HEAD`` per tag, every distinct index
-fetched once, concurrently per nesting level).
+reads it from the registry once (the tag list, one ``HEAD`` per tag, or a registry-native
+listing instead (:mod:`.listing`), every distinct index fetched once, concurrently per
+nesting level).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from ..errors import NotFoundError, SurveyError
 from ..manifests import Descriptor, ImageIndex, Manifest
 from ..mediatypes import OCI_MANIFEST, is_generic, is_index
 from ..reference import TAG_PATTERN, Reference
+from ..registry_api import TagRecord
 from ..remote import Remote
+from .listing import from_listing, records_for
 from .placeholder import PLACEHOLDER_SIZES, is_placeholder
 
 __all__ = [
@@ -35,15 +38,21 @@ class RepositoryGraph:
     """What a repository held when :func:`snapshot` looked.
 
     :ivar repository: the repository (no tag, no digest).
-    :ivar tags: every tag's descriptor (from ``HEAD``).
+    :ivar tags: every tag's descriptor (from ``HEAD``, or from a native listing: then its
+        size is 0, unknown).
     :ivar manifests: every tagged index, and every index nested in one, by digest (also
         tags of a generic content type, fetched to learn what they are, and small OCI
         manifests, fetched to learn whether they are placeholders).
+    :ivar records: with a native listing, its record of each tag whose digest the survey
+        settled on (push times and sizes, for retention).
+    :ivar listing: the ``via`` of the native listing used, else None.
     """
 
     repository: Reference
     tags: Mapping[str, Descriptor]
     manifests: Mapping[str, Manifest] = field(default_factory=dict)
+    records: Mapping[str, TagRecord] = field(default_factory=dict)
+    listing: str | None = None
     _reach: dict[str, frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -144,7 +153,9 @@ def snapshot(
 ) -> RepositoryGraph:
     """Read the graph of ``repository`` once: its tag list, one ``HEAD`` per tag (or per tag
     of ``tags`` that the list names), every distinct index fetched once, concurrently per
-    nesting level, and the manifests of a placeholder's size (left by a killed run).
+    nesting level, and the manifests of a placeholder's size (left by a killed run). Where
+    a plugin's native API lists tags, that listing replaces the ``HEAD`` of every tag it
+    agrees on with the tag list (:mod:`.listing`).
 
     Fails closed (:class:`~ocireg.errors.SurveyError`, before anything changes): a listed
     tag whose ``HEAD`` answers 404 is asked again, and believed gone only if the tag list no
@@ -161,8 +172,16 @@ def snapshot(
         )
     present = set(listed)
     names = listed if tags is None else [t for t in dict.fromkeys(tags) if t in present]
-    descriptors = remote.tag_descriptors(repo, names)
-    missing = [t for t in names if t not in descriptors]
+    api = remote.native_api(repo.domain)
+    listing = api.listing if api is not None else None
+    records: dict[str, TagRecord] = {}
+    descriptors: dict[str, Descriptor] = {}
+    ask = names
+    if api is not None and listing:
+        only = None if tags is None else set(tags)
+        descriptors, records, ask = from_listing(api, repo, names, present, only)
+    descriptors.update(remote.tag_descriptors(repo, ask))
+    missing = [t for t in ask if t not in descriptors]
     for _ in range(NOT_FOUND_RETRIES):
         if not missing:
             break
@@ -177,7 +196,7 @@ def snapshot(
                 f" answer 404 ({NOT_FOUND_RETRIES + 1} tries); nothing was changed"
             )
     manifests = _fetch_graph(remote, repo, descriptors, sleep)
-    return RepositoryGraph(repo, dict(descriptors), manifests)
+    return RepositoryGraph(repo, descriptors, manifests, records_for(records, descriptors), listing)
 
 
 def _fetch_graph(

@@ -22,6 +22,10 @@ The rules (``delete_tag`` of one tag is this with one tag):
 6. A registry with deletes disabled is detected while planning (:mod:`.probe`, cached per
    client), so every step is ``refuse`` and execution raises
    :class:`~ocireg.errors.UnsupportedError` before any change.
+7. Where a plugin offers a registry-native API (:mod:`.native`) that deletes, no probe is
+   sent: with ``tag_delete`` every tag gets ``tag-delete`` through it; with only
+   ``manifest_delete``, ``delete-digest`` and ``untag`` delete by digest through it. Each
+   step's ``via`` names the mechanism.
 
 Planning sends no request that changes anything a user can see.
 """
@@ -36,8 +40,10 @@ from ..errors import NotFoundError
 from ..manifests import Descriptor, ImageIndex, Manifest
 from ..reference import TAG_PATTERN, Reference
 from ..referrers import fallback_tag, from_api, is_fallback_tag
+from ..registry_api import RegistryAPI
 from ..remote import Remote
 from .graph import RepositoryGraph, repository_of, snapshot
+from .native import api_for, deletes_natively, learnt_line, via_of
 from .probe import deletes_disabled, disabled_reason, tag_delete_supported
 from .records import BatchPlan, DeletePlan, ReferrerDelete, SharedDigest
 
@@ -77,9 +83,10 @@ def plan_tag_deletes(
 
     Requests: the :func:`snapshot` (unless ``graph`` is given), ``delete_tag``'s two probes
     (a ``DELETE`` of a tag and of a digest that do not exist; cached per client when they
-    tell something lasting), a ``GET`` of the rare chosen manifest a referrers fallback
-    index lists (to learn its subject), and with ``delete_referrers`` the referrers of each
-    removed manifest plus a ``HEAD`` per referrer.
+    tell something lasting; none where a native API deletes), a ``GET`` of the rare chosen
+    manifest a referrers fallback index lists (to learn its subject), and with
+    ``delete_referrers`` the referrers of each removed manifest plus a ``HEAD`` per
+    referrer.
 
     :raises ValueError: an unknown ``shared_digest``, a chosen name that is no tag, or a
         ``graph`` of another repository.
@@ -110,6 +117,7 @@ class _Planner:
         self, remote: Remote, repo: Reference, graph: RepositoryGraph, probe: bool
     ) -> None:
         self.remote, self.repo, self.graph, self.probe = remote, repo, graph, probe
+        self.api = api_for(remote, repo)
         self.subjects: dict[str, Manifest] = {}
         self.ignored: dict[str, set[str]] = {}  # digest -> its own fallback tag, if any
         self.referrers_api: bool | None = None
@@ -148,15 +156,28 @@ class _Planner:
             for t in sorted(needers)
         )
         tag_delete, disabled = self.capabilities(bool(present or recover))
-        turns = _Turns(graph, tag_delete)
+        recover = tuple(dataclasses.replace(p, via=via_of("recover", self.api)) for p in recover)
+        turns = _Turns(graph, tag_delete, self.api)
         deletes = [turns.take(t, full[t]) for t in _ordered(going, full)]
         removed = tuple(dict.fromkeys(p.digest for p in deletes if p.action == "delete-digest"))
+        listed = (
+            (f"tags listed through {self.api.name} ({graph.listing})",)
+            if graph.listing and self.api is not None
+            else ()
+        )
         plan = BatchPlan(
-            repo, policy, skipped=skipped, not_found=not_found, recover=recover, learnt=self.learnt
+            repo,
+            policy,
+            skipped=skipped,
+            not_found=not_found,
+            recover=recover,
+            learnt=self.learnt + listed,
         )
         if disabled is not None:
             reason = disabled_reason(repo, disabled)
-            refused = tuple(dataclasses.replace(p, action="refuse", reason=reason) for p in deletes)
+            refused = tuple(
+                dataclasses.replace(p, action="refuse", reason=reason, via=None) for p in deletes
+            )
             return dataclasses.replace(
                 plan, deletes=refused, refused=reason, disabled_status=disabled
             )
@@ -180,6 +201,9 @@ class _Planner:
         ``probe=False``; :attr:`learnt` says how each answer was come by."""
         if not needed:
             return False, None
+        if self.api is not None and deletes_natively(self.api):
+            self.learnt = (learnt_line(self.api),)
+            return bool(self.api.tag_delete), None
         caps, domain = self.remote.capabilities, self.repo.domain
         if not self.probe:
             known = caps.tag_delete.get(domain, False)
@@ -319,9 +343,10 @@ def _ordered(
 class _Turns:
     """The tags still there as the plan goes, and the action each tag gets at its turn."""
 
-    def __init__(self, graph: RepositoryGraph, tag_delete: bool) -> None:
+    def __init__(self, graph: RepositoryGraph, tag_delete: bool, api: RegistryAPI | None) -> None:
         self.graph = graph
         self.tag_delete = tag_delete
+        self.api = api
         self.remaining = set(graph.tags)
 
     def take(self, tag: str, needers: tuple[tuple[str, ...], tuple[str, ...]]) -> DeletePlan:
@@ -336,21 +361,29 @@ class _Turns:
             shared,
             reached,
         )
-        return decide(base, tag_delete=self.tag_delete)
+        return decide(base, tag_delete=self.tag_delete, api=self.api)
 
 
-def decide(plan: DeletePlan, *, tag_delete: bool) -> DeletePlan:
-    """The action and reason ``delete_tag`` gives a tag with these needers."""
+def decide(plan: DeletePlan, *, tag_delete: bool, api: RegistryAPI | None = None) -> DeletePlan:
+    """The action, ``via`` and reason ``delete_tag`` gives a tag with these needers
+    (``api``: the registry-native API, if a plugin offers one)."""
     needed = needed_by(plan.shared_with, plan.reached_by)
     if tag_delete:
+        who = api.name if api is not None and api.tag_delete else "the registry"
         stays = f"; the manifest stays for {needed}" if needed else ""
-        reason = f"the registry deletes tags by name{stays}"
-        return dataclasses.replace(plan, action="tag-delete", reason=reason)
+        reason = f"{who} deletes tags by name{stays}"
+        return dataclasses.replace(
+            plan, action="tag-delete", reason=reason, via=via_of("tag-delete", api)
+        )
+    native = api.name if api is not None and api.manifest_delete else None
     if not needed:
         reason = f"no other tag is on {plan.digest} or lists it; deleting it removes {plan.tag}"
-        return dataclasses.replace(plan, action="delete-digest", reason=reason)
+        return dataclasses.replace(
+            plan, action="delete-digest", reason=reason, via=via_of("delete-digest", api)
+        )
+    who = native or "the registry"
     reason = (
-        f"the manifest stays for {needed}; the registry cannot delete a tag by name, so the"
-        " tag is moved to a unique placeholder manifest, which is then deleted"
+        f"the manifest stays for {needed}; {who} cannot delete a tag by name, so the tag is"
+        " moved to a unique placeholder manifest, which is then deleted"
     )
-    return dataclasses.replace(plan, action="untag", reason=reason)
+    return dataclasses.replace(plan, action="untag", reason=reason, via=via_of("untag", api))

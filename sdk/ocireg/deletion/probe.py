@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 
 from ..digest import Digest
 from ..errors import NotFoundError, UnsupportedError
@@ -115,11 +116,18 @@ def delete_digest(remote: Remote, ref: Reference, digest: str) -> None:
     )
 
 
-def ensure_deletable(remote: Remote, ref: Reference, *, probed: bool = False) -> None:
+def ensure_deletable(
+    remote: Remote,
+    ref: Reference,
+    *,
+    probed: bool = False,
+    delete: Callable[[str], None] | None = None,
+) -> None:
     """Prove that this repository lets us delete before a tag is moved: push a unique
     untagged manifest and delete it. Nothing a user lists changes; a refusal raises.
     ``probed``: the caller just learnt from :func:`deletes_disabled` that deletes are not
-    disabled, so it is not asked again."""
+    disabled (or deletes through a native API), so it is not asked again. ``delete``
+    deletes a digest (a native API's); ``DELETE`` through /v2/ by default."""
     caps = remote.capabilities
     if (ref.domain, ref.path) in caps.delete_verified:
         return
@@ -129,7 +137,10 @@ def ensure_deletable(remote: Remote, ref: Reference, *, probed: bool = False) ->
     ensure_empty_blob(remote, ref)
     raw = placeholder()
     probe, _ = remote.put_manifest(by_digest(ref, Digest.of(raw)), raw, OCI_MANIFEST)
-    delete_digest(remote, ref, str(probe.digest))
+    if delete is None:
+        delete_digest(remote, ref, str(probe.digest))
+    else:
+        delete(str(probe.digest))
     caps.delete_verified.add((ref.domain, ref.path))
 
 

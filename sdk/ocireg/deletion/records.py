@@ -42,6 +42,10 @@ class DeletePlan:
     :ivar executed: ``True`` once the registry changed; always ``False`` for dry runs.
     :ivar reason: why this action, in words.
     :ivar placeholder: the digest of the tiny manifest used by ``untag`` (not compared).
+    :ivar via: the mechanism that carries the action out (:mod:`~ocireg.deletion.native`):
+        a registry-native API's name for it (``ecr-batch-delete-image``, ``untag+github-api``)
+        or the Registry HTTP API's (``oci-tag-delete``, ``registry-delete-digest``,
+        ``untag``); ``None`` for ``skip`` and ``refuse``.
     """
 
     ref: Reference
@@ -53,6 +57,7 @@ class DeletePlan:
     executed: bool = False
     reason: str = ""
     placeholder: str | None = field(default=None, compare=False)
+    via: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON output (CLI, Ansible)."""
@@ -92,8 +97,8 @@ class BatchPlan:
     :ivar disabled_status: the registry's ``(status, error code)`` that said so.
     :ivar recover: tags an interrupted run left on one of our placeholders (in this
         repository, chosen or not): executing the plan finishes removing them.
-    :ivar learnt: how the plan learnt what the registry allows (the probes, or that probing
-        was skipped), in words.
+    :ivar learnt: how the plan learnt what the registry allows (the probes, that probing was
+        skipped, or the registry-native API it deletes through), in words.
     :ivar chosen: the tags asked for, in order, and :ivar delete_referrers: the option, so
         that execution can re-check the plan against the repository as it is then.
     :ivar subjects: manifests with ``subject`` among those deleted by digest, for the

@@ -3,7 +3,8 @@
 :func:`execute` runs the steps of a :class:`~ocireg.deletion.plan.BatchPlan`;
 :func:`preview` is what it would report (dry run, Ansible check mode) without sending
 anything. A tag, referrer or fallback tag found gone meanwhile is skipped (tags are added to
-``not_found``).
+``not_found``). Each step goes through the mechanism its ``via`` names (:mod:`.native`),
+with the same checks whichever it is.
 """
 
 from __future__ import annotations
@@ -13,21 +14,17 @@ import dataclasses
 import time
 
 from ..digest import Digest
-from ..errors import NotFoundError, OciregError, SharedDigestError
-from ..manifests import Manifest
+from ..errors import NotFoundError, OciregError, RegistryError, SharedDigestError
+from ..manifests import ImageIndex, Manifest
 from ..mediatypes import OCI_MANIFEST
 from ..reference import Reference
 from ..referrers import detach_referrer, fallback_tag, update_fallback
+from ..registry_api import RegistryAPI
 from ..remote import Remote
+from .native import api_for, delete_manifest, disagreement, via_of
 from .placeholder import placeholder
 from .plan import decide
-from .probe import (
-    by_digest,
-    delete_digest,
-    ensure_deletable,
-    ensure_empty_blob,
-    unsupported,
-)
+from .probe import by_digest, ensure_deletable, ensure_empty_blob, unsupported
 from .records import BatchPlan, BatchResult, DeletePlan, NotDone, ReferrerDelete
 from .verify import Moved, StepCheck, reconcile
 
@@ -141,37 +138,145 @@ class _Runner:
         self.remote = remote
         self.plan = plan
         self.repo = plan.repository
+        self.api = api_for(remote, plan.repository)
         self.gone = {p.tag for p in (*plan.deletes, *plan.fallback_tags)}
         self.ready = False  # deletability proven and the placeholder's config blob there
         self.check = StepCheck(remote, plan)
+        graph = plan.graph
+        #: The tags still there as far as the run knows (the ones a native delete must not
+        #: take an image from).
+        self.remaining: set[str] = set(graph.tags) if graph is not None else set()
 
     def delete(self, step: DeletePlan) -> DeletePlan:
         """Carry out one step, after checking its tag still points at the planned digest
         (:class:`Moved` if not, :class:`NotFoundError` if the tag is gone)."""
+        try:
+            return self._delete(step)
+        except NotFoundError:
+            self.check.confirm_gone(step)  # believed only when /v2/ agrees
+            self.remaining.discard(step.tag or "")
+            raise
+
+    def _delete(self, step: DeletePlan) -> DeletePlan:
         self.check.tag_still_on(step)
+        api = self.api
         if step.action == "tag-delete":
+            if api is not None and api.tag_delete:
+                return self._gone(self._native_tag_delete(step, api))
             if self.remote.capabilities.tag_delete.get(self.repo.domain, True):
-                return self._tag_delete(step)
-            step = decide(step, tag_delete=False)  # the registry stopped deleting by name
+                return self._gone(self._tag_delete(step))
+            step = decide(step, tag_delete=False, api=api)  # the registry stopped deleting by name
         if step.action == "delete-digest":
             step = self.check.before_delete_digest(step)
         if step.action == "delete-digest":
-            delete_digest(self.remote, self.repo, step.digest)
+            delete_manifest(self.remote, api, self.repo, step.digest)
             self._detach(step.digest)
-            return dataclasses.replace(step, executed=True)
+            done = dataclasses.replace(step, executed=True, via=via_of(step.action, api))
+            return self._gone(done)
         if step.action == "untag":
-            return self._untag(step)
+            return self._gone(self._untag(step))
         raise AssertionError(f"cannot carry out {step.action}")
+
+    def _gone(self, done: DeletePlan) -> DeletePlan:
+        self.remaining.discard(done.tag or "")
+        return done
 
     def recover(self, step: DeletePlan) -> bool:
         """Finish a tag an interrupted run left on a placeholder: delete the placeholder
-        (unique, so it takes only that tag along). False when the tag moved or went."""
+        (unique, so it takes only that tag along), or only the tag where a native API
+        deletes tags but not manifests. False when the tag moved or went."""
+        assert step.tag is not None
+        api = self.api
         try:
             self.check.tag_still_on(step)
-            delete_digest(self.remote, self.repo, step.digest)
+            if api is not None and api.tag_delete and not api.manifest_delete:
+                self._native_delete_tag(step, api)
+            else:
+                delete_manifest(self.remote, api, self.repo, step.digest)
         except (NotFoundError, Moved):
             return False
+        self.remaining.discard(step.tag)
         return True
+
+    def _native_delete_tag(self, step: DeletePlan, api: RegistryAPI) -> None:
+        """``api.delete_tag``; its 404 is believed only when /v2/ agrees."""
+        assert step.tag is not None
+        try:
+            api.delete_tag(self.repo, step.tag)
+        except NotFoundError:
+            self.check.tag_still_on(step)  # NotFoundError: gone; Moved: someone else's now
+            raise disagreement(api, self.repo, f"tag {step.tag}") from None
+
+    def _native_tag_delete(self, step: DeletePlan, api: RegistryAPI) -> DeletePlan:
+        """A native tag delete, then the check that what kept tags need survived it (an
+        image may go with its last tag, as on ECR, and an index's children with it): what
+        went is pushed back."""
+        needed = self._needed_by_others(step)
+        # Fetched before: pushing back must need nothing but PUTs.
+        saved = [self.remote.get_manifest(by_digest(self.repo, d)) for d in needed]
+        self._native_delete_tag(step, api)
+        restored = [
+            str(m.digest)
+            for m in saved  # children before the indexes that list them
+            if self._keep_present(m, step.shared_with if str(m.digest) == step.digest else ())
+        ]
+        done = dataclasses.replace(step, executed=True, via=via_of(step.action, api))
+        if not restored:
+            return done
+        why = (
+            f"; {api.name} deleted {', '.join(map(str, restored))} along with the tag, so it"
+            " was pushed back"
+        )
+        return dataclasses.replace(done, reason=step.reason + why)
+
+    def _needed_by_others(self, step: DeletePlan) -> list[str]:
+        """The manifests its index lists that a remaining tag (other than this one) needs,
+        images before indexes, then the step's digest when a tag still needs it."""
+        own = [step.digest] if step.shared_with or step.reached_by else []
+        graph = self.plan.graph
+        if graph is None:
+            return own
+        others = self.remaining - {step.tag}
+        children = []
+        for child in sorted(graph.reach(step.digest) - {step.digest}):
+            shared, reached = graph.needers(child)
+            if others.intersection(shared + reached):
+                children.append(child)
+        children.sort(key=lambda d: isinstance(graph.manifests.get(d), ImageIndex))
+        return children + own
+
+    def _keep_present(self, manifest: Manifest, tags: tuple[str, ...]) -> bool:
+        """Make sure ``manifest`` is still there; push it back (and re-point ``tags``)
+        when it is not. Guarded like :meth:`_put_back`: errors are tried again, interrupts
+        held back until it is done. True when it was pushed back."""
+        pending: BaseException | None = None
+        pushed = there = False
+        last: BaseException = RegistryError(
+            f"{manifest.digest} keeps disappearing from {self.repo.repository}",
+            status=409,
+            operation="restore manifest",
+            registry=self.repo.domain,
+        )
+        for attempt in range(PUT_BACK_TRIES):
+            try:
+                if attempt:
+                    time.sleep(PUT_BACK_PAUSE * attempt)
+                try:
+                    self.remote.head_manifest(by_digest(self.repo, manifest.digest))
+                    there = True
+                    break
+                except NotFoundError:
+                    self._restore(manifest, tags)  # and look again
+                    pushed = True
+            except OciregError as exc:
+                last = exc
+            except KeyboardInterrupt as exc:
+                pending = exc
+        if pending is not None:
+            raise pending
+        if not there:
+            raise last
+        return pushed
 
     def _tag_delete(self, step: DeletePlan) -> DeletePlan:
         """The OCI ``DELETE`` by tag, checking that the manifest survived it."""
@@ -182,7 +287,7 @@ class _Runner:
         if not 200 <= status < 300:
             # The probe said yes, the real tag says no: do what registries without it get.
             remote.capabilities.tag_delete[repo.domain] = False
-            done = self.delete(decide(step, tag_delete=False))
+            done = self.delete(decide(step, tag_delete=False, api=self.api))
             why = f" (DELETE by tag answered {status} {code})".replace(" )", ")")
             return dataclasses.replace(done, reason=done.reason + why)
         try:
@@ -219,7 +324,7 @@ class _Runner:
                 # The plan already asked whether deletes are disabled. The proof (push the
                 # empty blob and a probe manifest, delete the probe) still runs, and raises
                 # before any tag is moved if deletes were refused after all.
-                ensure_deletable(remote, repo, probed=True)
+                ensure_deletable(remote, repo, probed=True, delete=self._delete_digest)
             self.ready = True
         # Fetched before the move: putting the tag back must need nothing but one PUT.
         original = remote.get_manifest(by_digest(repo, step.digest))
@@ -233,7 +338,11 @@ class _Runner:
         except BaseException:
             self._put_back(tag_ref, original)
             raise
-        return dataclasses.replace(step, executed=True, placeholder=moved)
+        via = via_of("untag", self.api)
+        return dataclasses.replace(step, executed=True, placeholder=moved, via=via)
+
+    def _delete_digest(self, digest: str) -> None:
+        delete_manifest(self.remote, self.api, self.repo, digest)
 
     def _delete_placeholder(self, tag_ref: Reference, moved: str) -> None:
         """Delete the placeholder the tag was moved to. A 404 is believed only when the tag
@@ -241,7 +350,7 @@ class _Runner:
         answers 404, but so may a broken proxy, and the tag must not stay on it."""
         for _ in range(2):
             try:
-                delete_digest(self.remote, tag_ref, moved)
+                self._delete_digest(moved)
                 return
             except NotFoundError:
                 try:
@@ -286,7 +395,7 @@ class _Runner:
             detach_referrer(self.remote, self.repo, manifest)
 
     def delete_referrer(self, referrer: ReferrerDelete) -> None:
-        delete_digest(self.remote, self.repo, referrer.digest)
+        self._delete_digest(referrer.digest)
         if fallback_tag(referrer.subject) in self.gone:
             return
         with contextlib.suppress(OciregError):

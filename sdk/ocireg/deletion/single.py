@@ -6,7 +6,8 @@
 ``skip`` and nothing is sent that changes anything.
 
 ``delete_tag(repo@digest)`` deletes the manifest by digest (``delete-digest``) when no tag
-is on it and no tagged index lists it. Otherwise it is refused (``refuse``;
+is on it and no tagged index lists it (through a registry-native API where a plugin offers
+manifest deletes, :mod:`.native`). Otherwise it is refused (``refuse``;
 :class:`~ocireg.errors.DeleteRefusedError` names the tags) unless ``force=True``, which
 deletes it anyway: every tag on it disappears and the listed indexes lose a child.
 
@@ -36,8 +37,9 @@ from ..reference import Reference
 from ..referrers import detach_referrer, fallback_tag
 from ..remote import Remote
 from .graph import repository_of, snapshot
+from .native import api_for, delete_manifest, via_of
 from .plan import needed_by, plan_tag_deletes
-from .probe import delete_digest, deletes_disabled, disabled_reason, unsupported
+from .probe import deletes_disabled, disabled_reason, unsupported
 from .records import DeletePlan
 from .run import execute
 
@@ -98,15 +100,19 @@ def _delete_digest_ref(remote: Remote, ref: Reference, *, force: bool, dry_run: 
     digest = ref.digest
     assert digest is not None
     manifest = remote.get_manifest(ref)  # verified against the digest
-    graph = snapshot(remote, repository_of(ref))
+    repo = repository_of(ref)
+    graph = snapshot(remote, repo)
     ignore = {fallback_tag(manifest.subject.digest)} if manifest.subject else set()
     shared, reached = graph.needers(digest, ignore=ignore)
-    plan = DeletePlan(ref, None, digest, "delete-digest", shared, reached)
+    api = api_for(remote, repo)
+    native = api is not None and bool(api.manifest_delete)
+    via = via_of("delete-digest", api)
+    plan = DeletePlan(ref, None, digest, "delete-digest", shared, reached, via=via)
     if shared or reached:
         needed = needed_by(shared, reached)
         if not force:
             reason = f"{digest} is still needed by {needed}; pass force=True to delete it anyway"
-            plan = dataclasses.replace(plan, action="refuse", reason=reason)
+            plan = dataclasses.replace(plan, action="refuse", reason=reason, via=None)
             if dry_run:
                 return plan
             raise DeleteRefusedError(f"refusing to delete {ref}: {reason}", plan=plan)
@@ -116,12 +122,12 @@ def _delete_digest_ref(remote: Remote, ref: Reference, *, force: bool, dry_run: 
     else:
         plan = dataclasses.replace(plan, reason=f"no tag is on {digest} or lists it")
     if dry_run:
-        answer = deletes_disabled(remote, ref)
+        answer = None if native else deletes_disabled(remote, ref)
         if answer is None:
             return plan
         reason = disabled_reason(ref, answer)
-        return dataclasses.replace(plan, action="refuse", reason=reason)
-    delete_digest(remote, ref, digest)
+        return dataclasses.replace(plan, action="refuse", reason=reason, via=None)
+    delete_manifest(remote, api, repo, digest)
     if manifest.subject is not None:
         with contextlib.suppress(OciregError):  # the delete itself succeeded; bookkeeping only
             detach_referrer(remote, ref, manifest)

@@ -11,6 +11,8 @@ Right before each destructive request, :class:`StepCheck` looks again at what th
 relies on: the tag still points at the planned digest (one ``HEAD``), and before a
 ``delete-digest`` no tag the run does not know reaches that digest (the tag list is read
 again, and only new tags are looked at: the registry has no "tags of a digest" query).
+These checks go through the Registry HTTP API whichever mechanism then deletes (a
+registry-native API's included, :mod:`.native`): /v2/ is what pulls see.
 
 What remains is the window between the last check and the ``DELETE`` itself (a few
 milliseconds on a fast registry): a tag pushed onto the digest in that window goes with
@@ -22,9 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, RegistryError
 from ..remote import Remote
 from .graph import index_reach, snapshot
+from .native import api_for
 from .plan import decide, plan_tag_deletes
 from .probe import by_digest
 from .records import BatchPlan, DeletePlan, NotDone
@@ -120,6 +123,30 @@ class StepCheck:
         if now != step.digest:
             raise Moved(f"{step.tag} now points at {now}, not the planned {step.digest}")
 
+    def confirm_gone(self, step: DeletePlan) -> None:
+        """After a step met a 404: return when /v2/ agrees its tag is gone (its ``HEAD``
+        answers 404 again and the tag list no longer names it), else raise a
+        :class:`~ocireg.errors.RegistryError` that stops the run. A tag wrongly believed
+        gone would let later steps take what it still needs."""
+        assert step.tag is not None
+        try:
+            now = self.remote.head_manifest(self.repo.with_tag(step.tag)).digest
+        except NotFoundError:
+            try:
+                listed = step.tag in self.remote.tags(self.repo)
+            except NotFoundError:
+                return  # the repository is gone
+            if not listed:
+                return
+            now = "nothing (its HEAD answers 404) although the tag list names it"
+        raise RegistryError(
+            f"{self.repo.repository}: a request for {step.tag} answered 404, but {step.tag}"
+            f" points at {now}; stopped (the result says what was done)",
+            status=409,
+            operation="delete",
+            registry=self.repo.domain,
+        )
+
     def new_needers(self, digest: str) -> tuple[str, ...]:
         """Tags the run did not know that now reach ``digest`` (on it, or by an index)."""
         listed = set(self.remote.tags(self.repo))
@@ -149,6 +176,7 @@ class StepCheck:
         if not needers:
             return step
         shared = tuple(sorted({*step.shared_with, *needers}))
-        untag = decide(dataclasses.replace(step, shared_with=shared), tag_delete=False)
+        api = api_for(self.remote, self.repo)
+        untag = decide(dataclasses.replace(step, shared_with=shared), tag_delete=False, api=api)
         why = f"; tags {', '.join(needers)} reached {step.digest} after the plan"
         return dataclasses.replace(untag, reason=untag.reason + why)

@@ -138,18 +138,22 @@ class TagDeletion(object):
             (chosen if tag in present else self.not_found).append(tag)
         return chosen
 
-    def choose_selection(self, patterns, excludes, keep_latest, older_than, match="full"):
-        """The SDK's selection (``ocireg.retention.Selection``) among the repository's tags."""
+    def choose_selection(self, patterns, excludes, keep_latest, older_than, match="full", age_from=None):
+        """The SDK's selection (``ocireg.retention.Selection``) among the repository's tags;
+        ``age_from``: what the ages go by (``ocireg.retention``: created, pushed, or None)."""
         age = retention.parse_age(older_than) if older_than is not None else None
         filter_tags([], patterns, excludes, match)  # bad expressions fail before any request
         candidates = [t for t in self.all_tags if not is_fallback_tag(t)]
         if keep_latest is None and older_than is None:
             infos = [retention.TagInfo(tag, "") for tag in candidates]
         else:  # digests from the graph (one HEAD per tag, reused by the plan), one config per image
-            infos = retention.gather(self.client, self.repo, candidates, descriptors=self._graph().tags)
+            graph = self._graph()
+            infos = retention.gather(
+                self.client, self.repo, candidates, descriptors=graph.tags, records=graph.records, age_from=age_from,
+            )
         selection = retention.select(
             infos, patterns=patterns or (), excludes=excludes or (), keep_latest=keep_latest, older_than=age,
-            match=match,
+            match=match, age_from=age_from,
         )
         return selection
 
@@ -205,6 +209,7 @@ class TagDeletion(object):
             deleted_referrers=self.referrers,
             recovered=self._tags(step.tag for step in batch.recover) if batch is not None else [],
             not_done=[],
+            via={step.tag: step.via for step in batch.deletes if step.via} if batch is not None else {},
             learnt=list(batch.learnt) if batch is not None else [],
         )
 
@@ -235,6 +240,7 @@ class TagDeletion(object):
                 not_found=self._tags(self.not_found),
                 recovered=self._tags(done.recovered),
                 not_done=[item.to_dict() for item in done.not_done],
+                via={step.tag: step.via for step in done.deleted if step.via},
             )
             if done.stopped:
                 progress["stopped"] = done.stopped

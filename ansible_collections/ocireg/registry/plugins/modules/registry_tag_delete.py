@@ -131,6 +131,19 @@ options:
       - A number and a unit C(s), C(m), C(h), C(d) or C(w), or several of them, for example
         V(30d), V(12h), V(2w) or V(1w2d). Images without a creation time are never deleted by age.
     type: str
+  age_from:
+    description:
+      - What O(older_than) and O(keep_latest) go by.
+      - V(created) - the C(created) time of the image config.
+      - V(pushed) - when the registry received the image, which only a registry-native listing
+        says (an ocireg plugin that offers the registry's own API, such as ECR's
+        C(DescribeImages)); tags without a push time are never deleted by age.
+      - When not set, the push time where the listing gives one, else the creation time.
+      - Only with O(older_than) or O(keep_latest).
+    type: str
+    choices:
+      - created
+      - pushed
   shared_digest:
     description:
       - What to do with a chosen tag whose manifest is still needed by a tag that stays,
@@ -366,10 +379,20 @@ stopped:
   returned: when the run stopped early
   type: str
   sample: "RegistryError: DELETE manifest 127.0.0.1:5000/team/app@sha256:...: 500 UNKNOWN"
+via:
+  description:
+    - For each tag in RV(deleted), the mechanism that deletes it (in check mode, that would)
+      - V(oci-tag-delete), V(registry-delete-digest) or V(untag) through the registry's
+      Registry HTTP API, or the name a plugin gives the registry's own API for it (for
+      example V(ecr-batch-delete-image), or V(untag+github-api) where a tag is moved to a
+      placeholder manifest that the registry's API then deletes).
+  returned: always
+  type: dict
+  sample: {"b4": "registry-delete-digest", "b5": "untag"}
 learnt:
   description:
-    - How the plan learnt what the registry allows (the probes' answers, or that probing was
-      skipped with O(probe=false)).
+    - How the plan learnt what the registry allows (the probes' answers, that probing was
+      skipped with O(probe=false), or the registry-native API it deletes through).
   returned: always
   type: list
   elements: str
@@ -469,6 +492,7 @@ def main():
         tags=dict(type="list", elements="str"),
         keep_latest=dict(type="int"),
         older_than=dict(type="str"),
+        age_from=dict(type="str", choices=["created", "pushed"]),
         shared_digest=dict(type="str", default="untag", choices=["untag", "skip", "fail"]),
         delete_referrers=dict(type="bool", default=False),
         probe=dict(type="bool", default=True),
@@ -477,7 +501,7 @@ def main():
     spec.update(SORT_ARGUMENT_SPEC)
     module = registry_module(
         spec,
-        mutually_exclusive=[["tags", option] for option in SELECTION],
+        mutually_exclusive=[["tags", option] for option in SELECTION + ["age_from"]],
         required_one_of=[["tags"] + SELECTION],
     )
     params = module.params
@@ -495,6 +519,7 @@ def main():
         deleted_referrers=[],
         recovered=[],
         not_done=[],
+        via={},
         learnt=[],
     )
     with sdk_errors(module, result) as context:
@@ -506,7 +531,7 @@ def main():
             else:
                 selection = job.choose_selection(
                     params["patterns"], params["excludes"], params["keep_latest"], params["older_than"],
-                    params["match"],
+                    params["match"], age_from=params["age_from"],
                 )
                 warn_unmatched(module, selection)
                 result["selection"] = selection_report(selection, params["sort"])
