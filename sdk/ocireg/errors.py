@@ -5,11 +5,13 @@
     OciregError
     ├── InvalidReferenceError (also ValueError)   bad image reference text
     ├── InvalidDigestError (also ValueError)      bad digest text
+    ├── InvalidSelectionError (also ValueError)   bad tag selection (pattern, match, sort...)
     ├── AuthenticationError                       credentials refused, token not obtained
     ├── RegistryError                             the registry answered with an error status
     │   ├── NotFoundError                         404 / *_UNKNOWN codes
     │   ├── DeniedError                           403 / DENIED, or 401 after authenticating
     │   ├── UnsupportedError                      405 / UNSUPPORTED (e.g. delete disabled)
+    │   ├── StillReferencedError                  a native API keeps a tag an index needs
     │   └── TooManyRequestsError                  429, carries ``retry_after``
     ├── DigestMismatchError                       content does not hash to the expected digest
     ├── ManifestError                             a manifest that cannot be parsed or is refused
@@ -40,6 +42,7 @@ __all__ = [
     "InvalidDigestError",
     "InvalidPlatformError",
     "InvalidReferenceError",
+    "InvalidSelectionError",
     "ManifestError",
     "NotFoundError",
     "OciregError",
@@ -47,6 +50,7 @@ __all__ = [
     "RegistryError",
     "RegistryErrorDetail",
     "SharedDigestError",
+    "StillReferencedError",
     "SurveyError",
     "TooManyRequestsError",
     "TransportError",
@@ -69,6 +73,11 @@ class InvalidReferenceError(OciregError, ValueError):
 
 class InvalidDigestError(OciregError, ValueError):
     """A digest string that is malformed or of an unsupported algorithm."""
+
+
+class InvalidSelectionError(OciregError, ValueError):
+    """A tag selection that cannot be applied (a bad regular expression, ``match``,
+    ``keep_latest``, ``older_than``, ``age_from`` or ``sort``); the message names it."""
 
 
 class AuthenticationError(OciregError):
@@ -140,6 +149,13 @@ class DeniedError(RegistryError):
 
 class UnsupportedError(RegistryError):
     """405 / ``UNSUPPORTED``: the registry does not allow the operation (delete disabled...)."""
+
+
+class StillReferencedError(RegistryError):
+    """A registry-native API refused to delete a tag because an index still lists its image
+    (Amazon ECR's ``ImageReferencedByManifestList``). Raise it from
+    :meth:`~ocireg.registry_api.RegistryAPI.delete_tag`: where the API deletes manifests, the
+    deletion engine then moves the tag to a placeholder and deletes that instead."""
 
 
 class TooManyRequestsError(RegistryError):

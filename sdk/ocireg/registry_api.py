@@ -23,7 +23,10 @@ mechanism shown in plans (``via``) or ``None`` when not offered:
 
 Contract for implementations: raise :class:`~ocireg.errors.NotFoundError` when the tag,
 manifest or repository does not exist, :class:`~ocireg.errors.DeniedError` /
-:class:`~ocireg.errors.AuthenticationError` when the credentials may not, and
+:class:`~ocireg.errors.AuthenticationError` when the credentials may not,
+:class:`~ocireg.errors.StillReferencedError` from :meth:`~RegistryAPI.delete_tag` when the
+registry keeps a tag because an index lists its image (the engine then untags it, where the
+API deletes manifests), and
 :class:`~ocireg.errors.RegistryError` (or a subclass) for anything else; never put a secret
 in a message. Bound every body you read and every page count (:mod:`ocireg.limits`), and
 parse every digest you return (:class:`~ocireg.digest.Digest`).

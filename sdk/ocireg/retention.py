@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .errors import OciregError
+from .errors import InvalidSelectionError, OciregError
 
 if TYPE_CHECKING:
     from .client import Client
@@ -79,11 +79,6 @@ MATCH_MODES = ("full", "prefix", "search")
 SORT_ORDERS = ("version", "text", "none")
 #: Where a tag's age comes from (module docstring); ``None`` picks per tag.
 AGE_FROM = ("created", "pushed")
-
-
-class InvalidSelectionError(OciregError, ValueError):
-    """A selection that cannot be applied: a bad regular expression, age, match mode or sort
-    order (also a ``ValueError``, like a bad reference)."""
 
 
 _AGE = re.compile(r"(\d+)\s*([smhdw])", re.ASCII)

@@ -293,6 +293,10 @@ def test_copy_and_prune(registry_open: Registry, home: dict[str, str]) -> None:
     bad = ocireg("prune", ref, "--older-than", "soon", env=home)
     assert bad.returncode == 2
     assert "invalid age" in bad.stderr
+    regex = ocireg("prune", ref, "--match", "build-(", env=home)
+    assert regex.returncode == 2, regex.stderr  # InvalidSelectionError: the user's mistake
+    assert "invalid" in regex.stderr and "regular expression" in regex.stderr
+    assert pusher.tags(name) == ["build-2", "build-3", "release"]
 
 
 # -- progress bars -----------------------------------------------------------------------------

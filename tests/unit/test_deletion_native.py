@@ -273,3 +273,29 @@ def test_age_from_is_checked() -> None:
     info = TagInfo("a", "d", created=when, pushed=when + timedelta(days=1))
     assert info.age() == info.pushed and info.age("created") == when
     assert TagInfo("a", "d", created=when).age() == when
+
+
+# -- a native API that refuses a tag an index needs (real ECR) ------------------------------
+
+
+def test_a_refused_native_tag_delete_is_done_as_an_untag() -> None:
+    """ECR refuses to delete the last tag of an image an index lists
+    (``ImageReferencedByManifestList``): the engine moves the tag to a placeholder and deletes
+    that through the API instead; the index and its image stay."""
+    graph = Graph(1, (("m0",),), (("a", "m0"), ("idx", "i0")))
+    registry, client, nodes = _setup("refuses-listed", graph)
+    with client:
+        plan = client.plan_tag_deletes(REPO, ["a"])
+        assert [(p.action, p.via) for p in plan.deletes] == [
+            ("tag-delete", "memory-refuses-listed-delete")
+        ]
+        result = client.execute_plan(plan)
+        assert [(p.tag, p.action, p.via) for p in result.deleted] == [
+            ("a", "untag", "untag+memory-version-delete")
+        ]
+        assert (
+            "refused to delete the tag while an index lists its image" in result.deleted[0].reason
+        )
+        assert "ImageReferencedByManifestList" in result.deleted[0].reason
+        assert check(client, REPO, graph, nodes, {"a"}) == {"a": None}
+    assert "DELETE" not in {m for m, _ in registry.log}, "nothing went through /v2/ DELETE"

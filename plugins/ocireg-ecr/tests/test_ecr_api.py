@@ -30,6 +30,7 @@ from ocireg.errors import (
     NotFoundError,
     OciregError,
     RegistryError,
+    StillReferencedError,
     TooManyRequestsError,
     TransportError,
 )
@@ -377,7 +378,7 @@ def test_a_tag_on_two_images_fails_the_listing() -> None:
     [
         ("ImageNotFound", NotFoundError, 404),
         ("ImageTagDoesNotMatchDigest", RegistryError, 409),
-        ("ImageReferencedByManifestList", RegistryError, 409),
+        ("ImageReferencedByManifestList", StillReferencedError, 409),
         ("InvalidImageTag", RegistryError, 400),
         ("UpstreamAccessDenied", DeniedError, 403),
         ("UpstreamTooManyRequests", TooManyRequestsError, 429),

@@ -14,7 +14,13 @@ import dataclasses
 import time
 
 from ..digest import Digest
-from ..errors import NotFoundError, OciregError, RegistryError, SharedDigestError
+from ..errors import (
+    NotFoundError,
+    OciregError,
+    RegistryError,
+    SharedDigestError,
+    StillReferencedError,
+)
 from ..manifests import ImageIndex, Manifest
 from ..mediatypes import OCI_MANIFEST
 from ..reference import Reference
@@ -127,6 +133,18 @@ def _one_step(run: _Runner, step: DeletePlan, result: BatchResult) -> None:
         result.deleted_manifests.append(done.digest)
 
 
+def _moved_off(step: DeletePlan, api: RegistryAPI, exc: StillReferencedError) -> DeletePlan:
+    """The untag step for a tag ``api`` would not delete because an index lists its image
+    (ECR): moved to a placeholder, which the API deletes by digest."""
+    why = (
+        f"; {api.name} refused to delete the tag while an index lists its image"
+        f" ({exc.code or exc.status}), so it is moved to a placeholder, which is deleted"
+    )
+    return dataclasses.replace(
+        step, action="untag", via=via_of("untag", api), reason=step.reason + why
+    )
+
+
 def _why_stopped(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return str(exc) or "interrupted"
@@ -160,9 +178,14 @@ class _Runner:
     def _delete(self, step: DeletePlan) -> DeletePlan:
         self.check.tag_still_on(step)
         api = self.api
-        if step.action == "tag-delete":
-            if api is not None and api.tag_delete:
+        if step.action == "tag-delete" and api is not None and api.tag_delete:
+            try:
                 return self._gone(self._native_tag_delete(step, api))
+            except StillReferencedError as exc:
+                if not api.manifest_delete:
+                    raise
+                step = _moved_off(step, api, exc)  # then untagged below
+        if step.action == "tag-delete":
             if self.remote.capabilities.tag_delete.get(self.repo.domain, True):
                 return self._gone(self._tag_delete(step))
             step = decide(step, tag_delete=False, api=api)  # the registry stopped deleting by name

@@ -18,6 +18,7 @@ from ocireg.errors import (
     OciregError,
     RegistryError,
     RegistryErrorDetail,
+    StillReferencedError,
     TooManyRequestsError,
     TransportError,
 )
@@ -34,7 +35,7 @@ MESSAGE_LIMIT = 300
 FAILURES: dict[str, tuple[type[RegistryError], int]] = {
     "ImageNotFound": (NotFoundError, 404),
     "ImageTagDoesNotMatchDigest": (RegistryError, 409),
-    "ImageReferencedByManifestList": (RegistryError, 409),
+    "ImageReferencedByManifestList": (StillReferencedError, 409),
     "ImageInaccessible": (RegistryError, 409),
     "InvalidImageDigest": (RegistryError, 400),
     "InvalidImageTag": (RegistryError, 400),
