@@ -10,29 +10,48 @@ and each of its methods is a short delegation: references in, an operation
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import pluggy
-
-from . import blobs, copy, deletion, download, images, referrers, upload
 from .auth.credentials import Credentials
-from .auth.keychain import Keychain
 from .auth.realm import Resolver, system_resolver
-from .blobs import BlobReader
-from .builtin.explicit import ExplicitCredentials
-from .copy import CopyResult
-from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph, SharedDigest
 from .digest import Digest
 from .manifests import Descriptor, HandlerRegistry, Manifest, Platform
-from .plugins import NativeAPIs, get_plugin_manager
+from .plugins import NativeAPIs, PluginHandlers, get_plugin_manager
 from .reference import Reference
 from .remote import MAX_MANIFEST_SIZE, RegistryInfo, Remote
 from .transport import Transport
 
 if TYPE_CHECKING:
+    import pluggy
     import requests
+
+    from . import blobs, copy, deletion, download, images, referrers, upload
+    from .auth.keychain import Keychain
+    from .blobs import BlobReader
+    from .builtin.explicit import ExplicitCredentials
+    from .copy import CopyResult
+    from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph, SharedDigest
+
+
+class _Operation:
+    """An operation module, imported when a method first uses it: a program that lists
+    tags never loads what copying, uploading or deleting needs (nor their start-up time)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(f".{self.name}", __package__), attr)
+
+
+if not TYPE_CHECKING:
+    blobs, copy, deletion, download, images, referrers, upload = map(
+        _Operation, ("blobs", "copy", "deletion", "download", "images", "referrers", "upload")
+    )
 
 __all__ = ["MAX_MANIFEST_SIZE", "Client", "RegistryInfo"]
 
@@ -105,19 +124,32 @@ class Client:
         allow_private_realms: bool = False,
         resolver: Resolver = system_resolver,
     ) -> None:
-        self.plugin_manager: pluggy.PluginManager = get_plugin_manager(
-            plugins=plugins,
-            load_entrypoints=load_entrypoints,
-            blocked=blocked_plugins,
-            credentials=credentials,
-            docker_config_dir=docker_config,
-        )
-        self.handlers = HandlerRegistry(_collect_handlers(self.plugin_manager))
+        plugins, explicit = list(plugins), None
+        if credentials is not None:  # checked now: a bad one is an error of this call
+            from .builtin.explicit import ExplicitCredentialsProvider
+
+            explicit = ExplicitCredentialsProvider(credentials)
+        self._plugin_options: dict[str, Any] = {
+            "plugins": plugins,
+            "load_entrypoints": load_entrypoints,
+            "blocked": list(blocked_plugins),
+            "credentials": explicit,
+            "docker_config_dir": docker_config,
+        }
+        # The plugin manager (installed plugins' entry points) and the keychain are made
+        # when first needed: an anonymous call to an open registry needs neither. Plugins
+        # given here are checked at once (PluginError; ManifestError for a handler conflict).
+        self._plugin_manager: pluggy.PluginManager | None = None
+        self._keychain: Keychain | None = None
+        self._lazy_lock = threading.Lock()
+        handlers = PluginHandlers(lambda: self.plugin_manager)
+        if plugins:
+            handlers.collect()
+        #: The manifest handlers (the plugins' ones too), collected on first use.
+        self.handlers: HandlerRegistry = handlers
         self.max_workers = max(1, max_workers)
-        #: Asks the credential providers, caching each answer as long as it is valid.
-        self.keychain = Keychain(self.plugin_manager)
         self.transport = Transport(
-            credentials_for=self.keychain.lookup,
+            credentials_for=self.credentials_for,
             session=session,
             insecure_registries=insecure_registries,
             plain_http=plain_http,
@@ -138,7 +170,36 @@ class Client:
         )
         #: The wire layer every operation goes through (public: plugins may use it too).
         self.remote = Remote(self.transport, self.handlers, max_workers=self.max_workers)
-        self.remote.native_api = NativeAPIs(self.plugin_manager, self.keychain.lookup)
+        self.remote.native_api = NativeAPIs(lambda: self.plugin_manager, self.credentials_for)
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        """The plugin manager: the hook specs, the built-ins, the plugins given and (with
+        ``load_entrypoints``) the installed ones; made on first use.
+
+        :raises PluginError: naming the plugin when an installed one fails to load.
+        """
+        pm = self._plugin_manager
+        if pm is None:
+            with self._lazy_lock:
+                if self._plugin_manager is None:
+                    self._plugin_manager = get_plugin_manager(**self._plugin_options)
+                pm = self._plugin_manager
+        return pm
+
+    @property
+    def keychain(self) -> Keychain:
+        """Asks the credential providers, caching each answer as long as it is valid."""
+        keychain = self._keychain
+        if keychain is None:
+            from .auth.keychain import Keychain
+
+            pm = self.plugin_manager
+            with self._lazy_lock:
+                if self._keychain is None:
+                    self._keychain = Keychain(pm)
+                keychain = self._keychain
+        return keychain
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -387,10 +448,3 @@ class Client:
         """Which provider answers for ``registry``, with what kind of credential, and from
         where; never the secret. Providers are asked in the documented order."""
         return self.keychain.explain(registry, repository)
-
-
-def _collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
-    handlers: list[Any] = []
-    for batch in pm.hook.ocireg_manifest_handlers():
-        handlers.extend(batch or [])
-    return handlers

@@ -32,17 +32,17 @@ A plugin answers only for the hosts it recognises and returns None otherwise.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from . import hookspecs
 from .errors import PluginError
+from .manifests import HandlerRegistry, Manifest
 
 if TYPE_CHECKING:
+    import pluggy
+
     from .auth.credentials import Credentials
     from .registry_api import RegistryAPI
 
@@ -71,6 +71,9 @@ def get_plugin_manager(
     :raises PluginError: naming the plugin when an installed one fails to load, or a plugin
         does not match the hook specifications.
     """
+    import pluggy
+
+    from . import hookspecs
     from .builtin import manifest_handlers
     from .builtin.containers_auth import ContainersAuthProvider
     from .builtin.docker_config import DockerConfigProvider
@@ -84,7 +87,9 @@ def get_plugin_manager(
         for also in _BLOCKED_WITH.get(blocked_name, ()):
             pm.set_blocked(also)
     builtins: dict[str, Any] = {
-        "explicit": ExplicitCredentialsProvider(credentials),
+        "explicit": credentials
+        if isinstance(credentials, ExplicitCredentialsProvider)
+        else ExplicitCredentialsProvider(credentials),
         "environment": EnvironmentProvider(),
         "docker-config": DockerConfigProvider(docker_config_dir),
         "containers-auth": ContainersAuthProvider(),
@@ -130,6 +135,8 @@ def _credentials_trylast(pm: pluggy.PluginManager, plugin: Any) -> bool:
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
+    import pluggy
+
     if name is not None and pm.is_blocked(name):
         return
     try:
@@ -147,8 +154,42 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
 
 def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
     """Register the ``ocireg`` entry points except blocked names and those in ``skip`` (a
-    plugin of that name is passed to the Client). Registered in reverse alphabetical order,
-    so that pluggy (last registered, first asked) asks them in alphabetical order."""
+    plugin of that name is passed to the Client), so that pluggy (last registered, first
+    asked) asks them in alphabetical order.
+
+    pluggy loads them in one pass over the installed distributions (a pass per plugin read
+    every distribution's ``entry_points.txt`` again: about 5 ms each in a large virtualenv),
+    in the order it finds them; they are then registered again, in reverse alphabetical
+    order. When one fails, a pass per name finds which, to name it."""
+    before = {name for name, _ in pm.list_name_plugin()}
+    # Names to pass over that are not registered yet are blocked meanwhile (pluggy skips
+    # registered and blocked names; blocking a registered one would unregister it).
+    hidden = {name for name in skip if name not in before}
+    for name in hidden:
+        pm.set_blocked(name)
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except Exception:
+        for name in hidden:
+            pm.unblock(name)
+        _load_each(pm, skip)  # raises, naming the plugin that failed
+        raise
+    for name in hidden:
+        pm.unblock(name)
+    loaded = {n: p for n, p in pm.list_name_plugin() if n not in before and p is not None}
+    for name in loaded:
+        pm.unregister(name=name)
+    for name in sorted(loaded, reverse=True):
+        pm.register(loaded[name], name=name)
+
+
+def _load_each(pm: pluggy.PluginManager, skip: set[str]) -> None:
+    """Register the ``ocireg`` entry points one name at a time, raising a
+    :class:`~ocireg.errors.PluginError` naming the first that fails to load or register."""
+    import importlib.metadata
+
+    import pluggy
+
     names = sorted(
         {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)} - skip,
         reverse=True,
@@ -170,15 +211,80 @@ def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
             ) from exc
 
 
+def collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
+    """Every manifest handler the ``ocireg_manifest_handlers`` implementations give."""
+    handlers: list[Any] = []
+    for batch in pm.hook.ocireg_manifest_handlers():
+        handlers.extend(batch or [])
+    return handlers
+
+
+class PluginHandlers(HandlerRegistry):
+    """The :class:`~ocireg.manifests.HandlerRegistry` of the handlers a plugin manager's
+    plugins give, collected on first use: a client that reads no manifest (a tag list) never
+    makes its plugin manager. Each public method of HandlerRegistry makes sure of it first
+    (``tests/unit/test_startup.py`` checks that none is missed).
+
+    :param manager: gives the plugin manager (made when first asked, by the Client).
+    """
+
+    __slots__ = ("_lock", "_manager", "_ready")
+
+    def __init__(self, manager: Callable[[], pluggy.PluginManager]) -> None:
+        # HandlerRegistry.__init__ runs in _collect(), on first use.
+        self._manager = manager
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def collect(self) -> None:
+        """Collect the handlers now (once); a conflict is a ManifestError here."""
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                super().__init__(collect_handlers(self._manager()))
+                self._ready = True
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        self.collect()
+        return super().media_types
+
+    def __contains__(self, media_type: object) -> bool:
+        self.collect()
+        return super().__contains__(media_type)
+
+    def handler_for(self, media_type: str) -> Any:
+        self.collect()
+        return super().handler_for(media_type)
+
+    def accept_header(self) -> str:
+        self.collect()
+        return super().accept_header()
+
+    def resolve_media_type(self, doc: Any, content_type: str | None) -> str:
+        self.collect()
+        return super().resolve_media_type(doc, content_type)
+
+    def parse(self, raw: bytes, content_type: str | None = None) -> Manifest:
+        self.collect()
+        return super().parse(raw, content_type)
+
+    @classmethod
+    def builtin(cls) -> HandlerRegistry:
+        return HandlerRegistry.builtin()
+
+
 class NativeAPIs:
     """``apis(registry)``: the :class:`~ocireg.registry_api.RegistryAPI` a plugin offers for
     ``registry`` through ``ocireg_registry_api``, or None; asked once per registry."""
 
     def __init__(
         self,
-        pm: pluggy.PluginManager,
+        pm: pluggy.PluginManager | Callable[[], pluggy.PluginManager],
         credentials: Callable[[str, str | None], Credentials | None],
     ) -> None:
+        """``pm``: the plugin manager, or a callable giving it (asked on first use)."""
         self._pm = pm
         self._credentials = credentials
         self._known: dict[str, RegistryAPI | None] = {}
@@ -189,7 +295,8 @@ class NativeAPIs:
             def lookup(repository: str | None) -> Credentials | None:
                 return self._credentials(registry, repository)
 
-            self._known[registry] = self._pm.hook.ocireg_registry_api(
+            pm = self._pm() if callable(self._pm) else self._pm
+            self._known[registry] = pm.hook.ocireg_registry_api(
                 registry=registry, credentials=lookup
             )
         return self._known[registry]

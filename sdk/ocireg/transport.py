@@ -60,6 +60,7 @@ from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, pr
 from .redaction import redact_headers, redact_url
 from .redirects import MAX_REDIRECTS, follow_redirects
 from .retry import RetryPolicy
+from .scheme import answers_plain_http, candidate_schemes
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "CredentialsLookup", "RegistryState", "Transport"]
 
@@ -121,6 +122,7 @@ class Transport:
 
         self._credentials_for = credentials_for
         self.session = session or requests.Session()
+        self._own_session = session is None
         if session is None:
             adapter = WatchedAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
             self.session.mount("https://", adapter)
@@ -187,15 +189,10 @@ class Transport:
         if st is not None and st.pinged:
             return st
         endpoint = endpoint_for(registry)
-        if scheme:
-            candidates = [scheme]
-        elif registry.lower() in self.plain_http:
-            candidates = ["http"]
-        elif registry.lower() in self.insecure or is_loopback(registry):
-            # Like docker for insecure registries: TLS first, plain http when TLS fails.
-            candidates = ["https", "http"]
-        else:
-            candidates = ["https"]
+        loopback = is_loopback(registry)
+        candidates = candidate_schemes(registry, scheme, self.plain_http, self.insecure, loopback)
+        if len(candidates) > 1 and loopback and self._probe_first(endpoint):
+            candidates = ["http"]  # the TLS attempt would fail: scheme.py
         last_exc: Exception | None = None
         for candidate in candidates:
             base = f"{candidate}://{endpoint}"
@@ -220,6 +217,12 @@ class Transport:
             return st
         assert last_exc is not None
         raise last_exc
+
+    def _probe_first(self, endpoint: str) -> bool:
+        """A loopback registry, reached directly (our session, no proxy), speaks plain http."""
+        direct = self._own_session and not self._environment(f"https://{endpoint}/")
+        timeout = self.timeout if isinstance(self.timeout, int | float) else self.timeout[0]
+        return direct and answers_plain_http(endpoint, timeout)
 
     def base_url(self, registry: str) -> str:
         return self.state(registry).base_url

@@ -77,7 +77,10 @@ TLS_HINT = "; --ca-cert PEM trusts a private CA, --insecure skips verification (
 def exit_code_for(exc: BaseException) -> int:
     from .. import errors
 
-    if isinstance(exc, errors.InvalidReferenceError | errors.InvalidDigestError):
+    if isinstance(
+        exc,
+        errors.InvalidReferenceError | errors.InvalidDigestError | errors.InvalidSelectionError,
+    ):
         return EXIT_USAGE
     if isinstance(exc, errors.NotFoundError):
         return EXIT_NOT_FOUND
@@ -115,11 +118,13 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ._parser import build_parser
+    from ._parser import build_parser, command_in
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    completing = "_ARGCOMPLETE" in os.environ  # completion needs every command
+    parser = build_parser(None if completing else command_in(argv))
     _complete(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     from .. import errors
     from ._signals import exit_code_for_interrupt, signals_interrupt

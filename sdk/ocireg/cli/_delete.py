@@ -102,6 +102,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         verb = "would" if args.dry_run else "did"
         return [
             f"{p.get('ref') or p.get('reference')}: {verb} {p.get('action')}"
+            + (f" via {p['via']}" if p.get("via") else "")
             + (f" ({p['reason']})" if p.get("reason") else "")
             for p in plans
         ] + report.lines()
@@ -149,13 +150,16 @@ def cmd_prune(args: argparse.Namespace) -> int:
         older = retention.parse_age(args.older_than) if args.older_than else None
         with make_client(args, [ref.domain]) as client:
             graph = client.snapshot(ref)
-            infos = retention.gather(client, ref, descriptors=graph.tags)
+            infos = retention.gather(
+                client, ref, descriptors=graph.tags, records=graph.records, age_from=args.age_from
+            )
             selection = retention.select(
                 infos,
                 patterns=args.match,
                 excludes=args.exclude,
                 keep_latest=args.keep_latest,
                 older_than=older,
+                age_from=args.age_from,
             )
             batch = client.plan_tag_deletes(
                 ref, selection.delete_tags, graph=graph, probe=not args.no_probe
@@ -175,7 +179,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
             def text() -> list[str]:
                 verb = "would delete" if args.dry_run else "deleted"
                 return (
-                    [f"{verb} {p.tag}" for p in steps]
+                    [f"{verb} {p.tag}" + (f" via {p.via}" if p.via else "") for p in steps]
                     + [f"kept {k['tag']} ({k['reason']})" for k in kept]
                     + report.lines()
                 )
@@ -185,10 +189,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
             except KeyboardInterrupt as exc:
                 return _interrupted(args, report, exc, data, text)
     except ValueError as exc:
-        # a bad --match/--older-than is the user's (retention.InvalidSelectionError); other
-        # errors that are also ValueErrors came from the registry
-        if isinstance(exc, OciregError) and not isinstance(exc, retention.InvalidSelectionError):
-            raise
+        if isinstance(exc, OciregError):
+            raise  # the CLI's one mapping: InvalidSelectionError (--match...) is a usage error
         usage_error(str(exc))
     emit(args, data(), text)
     return 0

@@ -41,12 +41,16 @@ def cmd_auth(args: argparse.Namespace) -> int:
     host = registry_arg(args.registry)
     with make_client(args, [host]) as client:
         info = client.explain_credentials(host)
+        api = client.remote.native_api(host)  # a plugin's registry-native API, if any
+        if api is not None:
+            info["api"] = api.describe()
 
     def text() -> list[str]:
+        extra = [f"api: {info['api']}"] if info.get("api") else []
         if info["provider"] is None:
-            return [f"{host}: anonymous (asked: {', '.join(info['asked'])})"]
+            return [f"{host}: anonymous (asked: {', '.join(info['asked'])})", *extra]
         who = f" as {info['username']}" if info.get("username") else ""
-        return [f"{host}: {info['kind']}{who} from {info['provider']}: {info['source']}"]
+        return [f"{host}: {info['kind']}{who} from {info['provider']}: {info['source']}", *extra]
 
     emit(args, info, text)
     return 0

@@ -1,0 +1,127 @@
+"""The one-shot commands stay as quick as a Python peer's (benchmarks/bench_startup.py
+measures the time): against a plain-http loopback registry, ``ocireg tags``, ``ping``,
+``digest`` and ``manifest`` load no CA bundle and open no TLS connection; the commands that
+need no hook (an open registry's tags, ping) make no plugin manager and read no entry
+points, the others read them in one pass; and no command imports what only other commands
+need. A TLS registry on loopback is still spoken to with TLS."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.fixtures.cli import cli_env
+from tests.fixtures.images import Pusher
+from tests.fixtures.registry import Registry
+
+pytestmark = pytest.mark.live
+
+#: Runs ``ocireg ARGS`` in this process, counting what costs start-up time, then reports.
+PROBE = """
+import importlib.metadata, json, runpy, ssl, sys
+seen = {"ca_loads": 0, "tls_connections": 0, "tls_probes": 0, "entry_point_scans": 0}
+
+def counting(owner, name, key):
+    real = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        seen[key] += 1
+        return real(*args, **kwargs)
+    setattr(owner, name, wrapper)
+
+counting(ssl.SSLContext, "load_verify_locations", "ca_loads")
+counting(ssl.SSLContext, "load_default_certs", "ca_loads")
+counting(ssl.SSLContext, "wrap_socket", "tls_connections")
+counting(ssl.SSLContext, "wrap_bio", "tls_probes")
+counting(importlib.metadata, "distributions", "entry_point_scans")
+counting(importlib.metadata, "entry_points", "entry_point_scans")
+sys.argv = ["ocireg", *sys.argv[1:]]
+try:
+    runpy.run_module("ocireg.cli", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+seen.update(code=code, modules=sorted(sys.modules))
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+#: Modules only other commands need (copy, upload, delete, the progress bar...).
+NOT_FOR_READING = {
+    "ocireg.copy",
+    "ocireg.upload",
+    "ocireg.download",
+    "ocireg.deletion",
+    "ocireg.summary",
+    "ocireg.cli._blob",
+    "ocireg.cli._copy",
+    "ocireg.cli._delete",
+    "ocireg.cli._login",
+    "tqdm",
+}
+
+
+def run(*args: str) -> tuple[dict[str, Any], str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env({"HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent"}),
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), proc.stderr
+    return report, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def image(registry_open: Registry) -> str:
+    """``host/repo:1.0`` of a small image on the open (plain-http) registry."""
+    repo = f"startup/{uuid.uuid4().hex[:8]}"
+    Pusher(registry_open).image(repo, "1.0", layers=1, layer_size=64)
+    return f"{registry_open.host}/{repo}:1.0"
+
+
+@pytest.mark.parametrize("plain_http", [False, True], ids=["loopback", "--plain-http"])
+def test_tags_and_ping_of_an_open_plain_http_registry_load_nothing_they_do_not_need(
+    image: str, plain_http: bool
+) -> None:
+    flags = ["--plain-http"] if plain_http else []
+    repository, host = image.rsplit(":", 1)[0], image.split("/", 1)[0]
+    for args, expected in ((["tags", repository], "1.0"), (["ping", host], "OK")):
+        report, out = run(*args, *flags)
+        assert expected in out
+        assert report["ca_loads"] == 0
+        assert report["tls_connections"] == 0
+        # TLS first on loopback, as docker does, but only a ClientHello: never with --plain-http
+        assert report["tls_probes"] == (0 if plain_http else 1)
+        assert report["entry_point_scans"] == 0  # no hook needed: no plugin manager
+        modules = set(report["modules"])
+        assert "ocireg.cli._commands" in modules  # the probe really ran the command
+        assert sorted(NOT_FOR_READING & modules) == []
+        assert "pluggy" not in modules
+
+
+@pytest.mark.parametrize("command", ["digest", "manifest"])
+def test_digest_and_manifest_read_the_entry_points_in_one_pass(image: str, command: str) -> None:
+    report, out = run(command, image)
+    assert out.strip()
+    assert report["ca_loads"] == 0
+    assert report["tls_connections"] == 0
+    assert report["tls_probes"] == 1
+    # the manifest handlers are asked of every plugin: one pass over the distributions
+    assert report["entry_point_scans"] == 1
+    assert sorted(NOT_FOR_READING & set(report["modules"])) == []
+
+
+def test_a_tls_registry_on_loopback_is_still_spoken_to_with_tls(registry_tls: Registry) -> None:
+    report, out = run("ping", registry_tls.host, "--ca-cert", str(registry_tls.ca_cert))
+    assert f"https://{registry_tls.host}: OK" in out
+    assert report["tls_probes"] == 1
+    assert report["tls_connections"] >= 1
+    assert report["ca_loads"] >= 1
