@@ -1,50 +1,48 @@
-"""Measure blob transfer speed and memory against a local registry, next to the baselines.
+"""Measure blob push and pull against a local registry, next to curl and hashlib.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_blobs.py [--size MIB] [--runs N] [--chunk-mib MIB]
+    .venv/bin/python benchmarks/bench_blobs.py [--runs N] [--big] [--sizes MIB ...]
 
 It starts a CNCF distribution registry (open mode, ``tests.fixtures.registry``) in a
-temporary directory, writes a random blob of ``--size`` MiB to a file (1 MiB at a time, never
-held in memory) and pushes it with the SDK. Then, in the same run and on the same files:
+temporary directory, writes a random blob per size (256 MiB; ``--big`` adds 1 GiB) to a file,
+1 MiB at a time, and measures, each SDK side in a fresh subprocess timed inside it (so its
+peak RSS is its own and both sides pay the same cold-process costs):
 
-* ``hashlib``: sha256 of the blob read from the file (1 MiB ``readinto``). ``open_blob``
-  must read the blob over HTTP and hash it in at most 1.2x this time: the client should add
-  little to the work that cannot be avoided. Like every Python measurement here it runs in
-  a fresh subprocess, timed inside it, so both sides pay the same cold-process costs.
-* ``curl -o /dev/null`` and ``curl -o FILE`` of the blob URL, when curl is installed.
-  ``pull_blob`` (read, hash, write a temp file, rename) must take at most 1.3x
-  ``curl -o FILE``; the two run back to back, each writing a fresh file in the same
-  directory, and the verdict is the median over ``--runs`` of each pair's ratio, so that
-  page-cache writeback and other processes' load disturb both sides alike.
-* ``requests`` reading the same URL with ``raw.read(1 MiB)`` and with ``iter_content(1 MiB)``
-  plus sha256, for the record: the SDK uses neither, but http.client's ``readinto`` into its
-  own reused buffers (no allocation, one copy less) with hashing on a worker thread.
-* peak RSS of the process doing ``open_blob`` / ``pull_blob`` / a push: each runs in its own
-  subprocess, which reports its ``ru_maxrss`` (VmHWM); target below 100 MiB.
-* push time, monolithic (one streamed PUT) against chunked (``--chunk-mib`` PATCHes), each
-  into a fresh repository so that neither is skipped; the digest is passed in, so the time
-  is the transfer (computing it first would add one ``hashlib`` pass).
+* push, digest unknown: ``Client.push_blob(ref, FILE)`` (what ``ocireg blob put FILE``
+  does) against curl ``POST`` + monolithic ``PUT ?digest=`` with the digest known
+  beforehand (the two curl calls' ``time_total`` added up). Target <= 1.1x.
+* pull to a file: ``Client.pull_blob`` (read, hash, write a temporary file, rename) against
+  ``curl -o FILE``, each writing a fresh file in the same directory. Target <= 1.1x.
+* ``open_blob`` read to its end (verified) against hashlib sha256 of the same bytes read
+  from the file (1 MiB ``readinto``). Target <= 1.1x.
+* peak RSS (``VmHWM``) of each SDK child, and of a child that only imports ocireg and
+  requests and pings the registry (the floor). Target <= 40 MiB for a push, <= 32 MiB for a
+  pull.
+
+The machine may be shared: every comparison runs as alternating pairs (SDK, then baseline,
+``--runs`` times) and the verdict is the median of the per-pair ratios, so load that drifts
+weighs on both sides alike. ``--sdk DIR`` imports ocireg from ``DIR`` instead (a copy of an
+older ``sdk/`` tree, to print before/after figures from one run of this script).
 """
 
 from __future__ import annotations
 
-import argparse
+# The children's peak RSS is measured: only what ocireg imports anyway is imported at the
+# top; the parent's tools (subprocess, statistics, argparse...) where they are used.
 import hashlib
 import json
 import os
-import resource
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
-
 MiB = 1 << 20
 REPO = "bench/blob"
 
@@ -52,52 +50,53 @@ REPO = "bench/blob"
 # -- children: one measurement each, in a fresh process so that its peak RSS is its own ----
 
 
-def child(argv: list[str]) -> None:
-    """``--child MODE BASE_URL DIGEST PATH [CHUNK]``: print ``{"seconds", "rss_mib"}``."""
-    mode, base, digest, path = argv[:4]
-    import requests
+def vm_hwm_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
-    from ocireg import Client, download
+
+def child(argv: list[str]) -> None:
+    """``--child SDK MODE BASE_URL DIGEST PATH``: print ``{"seconds", "cpu", "rss_mib",
+    "floor_mib"}`` (``floor_mib``: the peak before the measured call)."""
+    sdk, mode, base, digest, path = argv[:5]
+    sys.path[:0] = [str(ROOT), sdk]
+    from ocireg import Client
     from ocireg.reference import Reference
 
     ref = Reference.parse(f"{base}/{REPO}")
-    url = f"{base}/v2/{REPO}/blobs/{digest}"
     with Client(load_entrypoints=False) as client:
         client.ping(base)  # scheme and connection set up outside the timing
+        floor = vm_hwm_mib()
+        cpu = time.process_time()  # every thread of this process
         start = time.perf_counter()
         if mode == "hashlib":
-            hashlib_seconds(Path(path))
+            hashlib_file(Path(path))
         elif mode == "open_blob":
             with client.open_blob(ref, digest) as reader:
                 for _ in reader:
                     pass
-        elif mode in ("pull_blob", "pull_blob_fsync"):
-            download.pull_blob(client.remote, ref, digest, path, fsync=mode.endswith("fsync"))
-        elif mode in ("push_mono", "push_chunked"):
-            target = Reference.parse(f"{base}/bench/push-{mode}-{time.time_ns()}")
+        elif mode == "pull_blob":
+            client.pull_blob(ref, digest, path)
+        elif mode == "push_unknown":
+            target = Reference.parse(f"{base}/bench/push-{time.time_ns()}")
             start = time.perf_counter()
-            chunk = int(argv[4]) if mode == "push_chunked" else None
-            client.push_blob(target, Path(path), digest=digest, chunk_size=chunk)
-        elif mode in ("raw_read", "iter_content"):
-            h = hashlib.sha256()
-            resp = requests.get(url, stream=True, headers={"Accept-Encoding": "identity"})
-            if mode == "raw_read":
-                while piece := resp.raw.read(MiB, decode_content=False):
-                    h.update(piece)
-            else:
-                for piece in resp.iter_content(MiB):
-                    h.update(piece)
-            assert "sha256:" + h.hexdigest() == digest
-        else:
+            desc = client.push_blob(target, Path(path))
+            assert desc.digest == digest, desc
+        elif mode != "idle":
             raise SystemExit(f"unknown mode {mode}")
         seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "rss_mib": rss}))
+        cpu = time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mib": vm_hwm_mib(), "floor_mib": floor}))
 
 
-def run_child(mode: str, base: str, digest: str, path: Path, *extra: str) -> dict[str, float]:
+def run_child(sdk: str, mode: str, base: str, digest: str, path: Path) -> dict[str, float]:
+    import subprocess
+
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, base, digest, str(path), *extra],
+        [sys.executable, __file__, "--child", sdk, mode, base, digest, str(path)],
         check=True,
         capture_output=True,
         text=True,
@@ -109,25 +108,45 @@ def run_child(mode: str, base: str, digest: str, path: Path, *extra: str) -> dic
 # -- baselines -------------------------------------------------------------------------------
 
 
-def hashlib_seconds(path: Path) -> float:
-    start = time.perf_counter()
+def hashlib_file(path: Path) -> str:
     h = hashlib.sha256()
     buf = bytearray(MiB)
     view = memoryview(buf)
     with path.open("rb", buffering=0) as f:
         while n := f.readinto(buf):
             h.update(view[:n])
-    return time.perf_counter() - start
+    return "sha256:" + h.hexdigest()
 
 
-def curl_seconds(url: str, out: str) -> float:
-    result = subprocess.run(
-        ["curl", "-s", "-f", "-o", out, "-w", "%{time_total}", url],
-        check=True,
-        capture_output=True,
-        text=True,
+def curl(*args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["curl", "-s", "-S", "-f", *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def curl_pull(url: str, out: Path) -> float:
+    return float(curl("-o", str(out), "-w", "%{time_total}", url))
+
+
+def curl_push(base: str, digest: str, path: Path, repo: str = "") -> float:
+    """POST, then one monolithic PUT ?digest= of the file: the fastest a client can push."""
+    repo = repo or f"bench/curl-{time.time_ns()}"
+    out = curl("-X", "POST", "-D", "-", "-o", "/dev/null", "-w", "\n%{time_total}",
+               f"{base}/v2/{repo}/blobs/uploads/")  # fmt: skip
+    lines = out.strip().splitlines()
+    location = next(
+        ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("location:")
     )
-    return float(result.stdout)
+    url = location if location.startswith("http") else base + location
+    sep = "&" if "?" in url else "?"
+    put = curl("-X", "PUT", "-T", str(path), "-H", "Content-Type: application/octet-stream",
+               "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
+               f"{url}{sep}digest={digest}")  # fmt: skip
+    code, seconds = put.split()
+    assert code == "201", put
+    return float(lines[-1]) + float(seconds)
 
 
 def write_blob(path: Path, size_mib: int) -> str:
@@ -147,120 +166,138 @@ def fresh(path: Path) -> Path:
 
 # -- main ------------------------------------------------------------------------------------
 
+Sample = dict[str, float]  # seconds, cpu (the client's), registry_cpu, rss_mib
+Pairs = dict[str, list[tuple[Sample, Sample]]]  # name -> [(SDK child, baseline)]
+
+
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(args: argparse.Namespace, base: str, size: int, tmp: Path, pid: int) -> Pairs:
+    import functools
+
+    source = tmp / f"source-{size}.bin"
+    digest = write_blob(source, size)
+    dest, curl_dest = tmp / "pulled.bin", tmp / "curl.bin"
+    curl_push(base, digest, source, REPO)  # the blob is in the registry for the pulls
+    sdk = str(args.sdk)
+    pairs: Pairs = {}
+
+    def ours(mode: str, path: Path) -> Sample:
+        registry = cpu_of(pid)
+        sample = run_child(sdk, mode, base, digest, path)
+        return {**sample, "registry_cpu": cpu_of(pid) - registry}
+
+    def curl_side(call: Callable[[], float]) -> Sample:
+        registry, client = cpu_of(pid), children_cpu()
+        seconds = call()
+        return {"seconds": seconds, "cpu": children_cpu() - client,
+                "registry_cpu": cpu_of(pid) - registry}  # fmt: skip
+
+    for _ in range(args.runs):
+        pairs.setdefault("push, digest unknown / curl POST+PUT", []).append(
+            (
+                ours("push_unknown", source),
+                curl_side(functools.partial(curl_push, base, digest, source)),
+            )
+        )
+        url = f"{base}/v2/{REPO}/blobs/{digest}"
+        mine = ours("pull_blob", fresh(dest))
+        pairs.setdefault("pull_blob / curl -o FILE", []).append(
+            (mine, curl_side(functools.partial(curl_pull, url, fresh(curl_dest))))
+        )
+        mine = ours("open_blob", source)
+        h = run_child(sdk, "hashlib", base, digest, source)
+        pairs.setdefault("open_blob / hashlib", []).append((mine, h))
+        pairs.setdefault("import+ping only (the RSS floor)", []).append(
+            (run_child(sdk, "idle", base, digest, source), {"seconds": 1.0, "cpu": 1.0})
+        )
+    fresh(dest)
+    fresh(curl_dest)
+    fresh(source)
+    return pairs
+
+
+TARGETS = {
+    "push, digest unknown / curl POST+PUT": (1.1, 40),
+    "pull_blob / curl -o FILE": (1.1, 32),
+    "open_blob / hashlib": (1.1, 32),
+}
+
+
+def report(size: int, pairs: Pairs, runs: int) -> None:
+    import statistics
+
+    print(f"\nblob {size} MiB: medians of {runs} alternating pairs (ratio: median of the pairs'"
+          " ratios); CPU in seconds, ours/baseline")  # fmt: skip
+    print(f"{'comparison':38s} {'ours s':>7s} {'base s':>7s} {'ratio':>6s} {'target':>6s}"
+          f" {'client CPU':>11s} {'registry CPU':>12s} {'peak RSS':>9s}")  # fmt: skip
+    for name, rows in pairs.items():
+        rss = max(r["rss_mib"] for r, _ in rows)
+        if name not in TARGETS:
+            print(f"{name:38s} {'':51s} {rss:5.1f} MiB")
+            continue
+
+        def med(key: str, side: int, rows: list[tuple[Sample, Sample]] = rows) -> float:
+            return statistics.median(pair[side].get(key, 0.0) for pair in rows)
+
+        ratio = statistics.median(r["seconds"] / b["seconds"] for r, b in rows)
+        limit, rss_limit = TARGETS[name]
+        verdict = "OK" if ratio <= limit and rss <= rss_limit else "MISSED"
+        cpu = f"{med('cpu', 0):.2f}/{med('cpu', 1):.2f}"
+        reg = (
+            f"{med('registry_cpu', 0):.2f}/{med('registry_cpu', 1):.2f}"
+            if med("registry_cpu", 1)
+            else ""
+        )
+        print(
+            f"{name:38s} {med('seconds', 0):7.3f} {med('seconds', 1):7.3f} {ratio:5.2f}x"
+            f" {limit:5.1f}x {cpu:>11s} {reg:>12s} {rss:5.1f} MiB (<= {rss_limit})  {verdict}"
+        )
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=1024, help="blob size in MiB")
-    parser.add_argument("--runs", type=int, default=5, help="runs per timing (median)")
-    parser.add_argument("--chunk-mib", type=int, default=16, help="chunk size of the push")
-    parser.add_argument(
-        "--dest-dir",
-        type=Path,
-        default=None,
-        help="where pull_blob and curl -o write (default: the run's temporary directory; "
-        "/dev/shm takes disk writeback out of the comparison)",
-    )
-    args = parser.parse_args()
+    import argparse
+    import shutil
+    import tempfile
 
-    from ocireg import Client
-    from ocireg.reference import Reference
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="alternating pairs per comparison")
+    parser.add_argument("--big", action="store_true", help="also measure a 1 GiB blob")
+    parser.add_argument("--sizes", type=int, nargs="*", help="blob sizes in MiB (default 256)")
+    parser.add_argument("--sdk", type=Path, default=ROOT / "sdk", help="import ocireg from here")
+    parser.add_argument("--tmp", type=Path, default=None, help="where blobs and pulls go")
+    args = parser.parse_args()
+    sizes = args.sizes or [256]
+    if args.big and 1024 not in sizes:
+        sizes.append(1024)
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is needed for the baselines")
+
+    sys.path[:0] = [str(ROOT)]
     from tests.fixtures.registry import start_registry
 
-    curl = shutil.which("curl") is not None
-    with tempfile.TemporaryDirectory(prefix="bench-blobs-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="bench-blobs-", dir=args.tmp) as tmp_name:
         tmp = Path(tmp_name)
         registry = start_registry(tmp / "registry", mode="open")
         try:
-            source = tmp / "source.bin"
-            digest = write_blob(source, args.size)
-            base = registry.url
-            with Client(load_entrypoints=False) as client:
-                client.push_blob(Reference.parse(f"{base}/{REPO}"), source, digest=digest)
-            url = f"{base}/v2/{REPO}/blobs/{digest}"
-            rows = measure(args, base, digest, url, source, tmp, curl)
+            pid = registry.pid
+            results = [(size, measure(args, registry.url, size, tmp, pid)) for size in sizes]
         finally:
             registry.stop()
-    report(args, rows, curl)
-
-
-Rows = dict[str, list[dict[str, float]]]
-
-
-def measure(
-    args: argparse.Namespace, base: str, digest: str, url: str, source: Path, tmp: Path, curl: bool
-) -> Rows:
-    rows: Rows = {}
-
-    def add(name: str, seconds: float, rss: float | None = None) -> None:
-        rows.setdefault(name, []).append({"seconds": seconds, "rss_mib": rss or 0.0})
-
-    where = args.dest_dir or tmp
-    dest, curl_dest = where / "pulled.bin", where / "curl.bin"
-    for _ in range(args.runs):
-        r = run_child("hashlib", base, digest, source)
-        add("hashlib sha256 (file)", r["seconds"], r["rss_mib"])
-        r = run_child("open_blob", base, digest, source)
-        add("open_blob (read to end)", r["seconds"], r["rss_mib"])
-        if curl:
-            add("curl -o /dev/null", curl_seconds(url, "/dev/null"))
-            add("curl -o FILE", curl_seconds(url, str(fresh(curl_dest))))
-        r = run_child("pull_blob", base, digest, fresh(dest))
-        add("pull_blob (to FILE)", r["seconds"], r["rss_mib"])
-        for mode in ("raw_read", "iter_content"):
-            r = run_child(mode, base, digest, source)
-            add(f"requests {mode.replace('_', '.')} 1 MiB + sha256", r["seconds"], r["rss_mib"])
-    fresh(dest)
-    fresh(curl_dest)
-    for _ in range(max(1, args.runs // 2)):
-        r = run_child("pull_blob_fsync", base, digest, fresh(dest))
-        add("pull_blob fsync=True", r["seconds"], r["rss_mib"])
-        r = run_child("push_mono", base, digest, source)
-        add("push monolithic (1 PUT)", r["seconds"], r["rss_mib"])
-        r = run_child("push_chunked", base, digest, source, str(args.chunk_mib * MiB))
-        add(f"push chunked ({args.chunk_mib} MiB PATCHes)", r["seconds"], r["rss_mib"])
-    fresh(dest)
-    return rows
-
-
-def report(args: argparse.Namespace, rows: Rows, curl: bool) -> None:
-    def med(name: str) -> float:
-        return statistics.median(r["seconds"] for r in rows[name])
-
-    def peak(name: str) -> float:
-        return max(r["rss_mib"] for r in rows[name])
-
-    size = args.size
-    where = args.dest_dir or "the temporary directory"
-    runs = f"median of {args.runs} runs (push/fsync: {max(1, args.runs // 2)})"
-    print(f"\nblob {size} MiB, {runs}, pulls written to {where}\n")
-    print(f"{'measurement':42s} {'median s':>9s} {'min-max s':>12s} {'MiB/s':>7s} {'peak RSS':>9s}")
-    for name in rows:
-        rss = peak(name)
-        rss_text = f"{rss:6.0f} MiB" if rss else ""
-        times = [r["seconds"] for r in rows[name]]
-        spread = f"{min(times):.2f}-{max(times):.2f}"
-        print(f"{name:42s} {med(name):9.3f} {spread:>12s} {size / med(name):7.0f} {rss_text:>9s}")
-
-    def pair_ratio(mine: str, baseline: str) -> float:
-        """Median over runs of the ratio within each run: the two ran back to back, so
-        load from other processes, which drifts, weighs on both alike."""
-        pairs = zip(rows[mine], rows[baseline], strict=True)
-        return statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)
-
-    print("\ntargets (median of per-run ratios; ratio of the medians in brackets)")
-    checks = [("open_blob / hashlib", "open_blob (read to end)", "hashlib sha256 (file)", 1.2)]
-    if curl:
-        checks.append(("pull_blob / curl -o FILE", "pull_blob (to FILE)", "curl -o FILE", 1.3))
-    for label, mine, baseline, limit in checks:
-        ratio = pair_ratio(mine, baseline)
-        verdict = "OK" if ratio <= limit else "MISSED"
-        print(
-            f"  {label:30s} {ratio:5.2f}x ({med(mine) / med(baseline):4.2f}x)"
-            f"  target <= {limit}x  {verdict}"
-        )
-    rss = max(peak("open_blob (read to end)"), peak("pull_blob (to FILE)"))
-    verdict = "OK" if rss < 100 else "MISSED"
-    print(f"  {'peak RSS open/pull':30s} {rss:5.0f} MiB (target < 100 MiB)  {verdict}")
+    print(f"ocireg from {args.sdk}")
+    for size, pairs in results:
+        report(size, pairs, args.runs)
 
 
 if __name__ == "__main__":

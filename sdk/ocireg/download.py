@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from .blobs import CHUNK_SIZE, BlobReader, open_blob
+from .blobs import BlobReader, open_blob
 from .errors import DigestMismatchError
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
@@ -41,7 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["pull_blob"]
 
-_PULL_BUFFERS = 10  # pull_blob's buffers: the hash queue's 8, one being filled, one spare
+#: pull_blob's buffers, going round: filled from the socket and written, then hashed on the
+#: worker and reused; they are all the memory a download holds. 4 x 256 KiB keep a 1 GiB
+#: pull ~1 MiB above the cost of importing ocireg and requests (10 x 1 MiB held ~10 MiB,
+#: 3 x 512 KiB ~2.5), for a few per cent more CPU in per-buffer overhead
+#: (benchmarks/bench_blobs.py).
+PULL_BUFFERS = 4
+PULL_BUFFER_SIZE = 256 << 10
 
 
 def pull_blob(
@@ -74,7 +80,7 @@ def pull_blob(
     ``force=True`` lets ``dest`` be a symbolic link, written where it points.
 
     ``progress(n)`` is called with the number of bytes just written, after each chunk (up to
-    :data:`CHUNK_SIZE`); bytes a resumed GET receives again are not counted twice.
+    :data:`PULL_BUFFER_SIZE`); bytes a resumed GET receives again are not counted twice.
 
     :raises FileExistsError: ``dest`` is a symbolic link and ``force`` is false.
     :raises IsADirectoryError: ``dest`` is a directory.
@@ -145,8 +151,8 @@ def _open_special(target: Path) -> int | None:
 def _copy(reader: BlobReader, out: BinaryIO, progress: Callable[[int], None] | None) -> None:
     # Buffers go round: filled from the socket, written, hashed on the worker, reused.
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    for _ in range(_PULL_BUFFERS):
-        free.put(bytearray(CHUNK_SIZE))
+    for _ in range(PULL_BUFFERS):
+        free.put(bytearray(PULL_BUFFER_SIZE))
     while n := reader.read_owned(buf := free.get(), free.put):
         out.write(memoryview(buf)[:n])
         if progress is not None:

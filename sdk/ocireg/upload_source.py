@@ -2,7 +2,10 @@
 
 A progress body has ``read`` and ``__len__`` but no ``__iter__`` (as
 :class:`ocireg.copy._LazyBlob`), so requests still sends ``Content-Length`` and never a
-chunked transfer-encoding, and every read is reported.
+chunked transfer-encoding, and every read is reported. A :class:`HashingBody` (the streamed
+``PATCH`` of a blob whose digest nobody knew) is iterated instead, with ``__len__`` for the
+``Content-Length``: the transport sends its 1 MiB blocks as they are, so the file is read
+once, and hashed on a worker thread while it is sent.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from .digest import Digest
+from .stream_io import BackgroundHasher
 
 __all__ = [
+    "HashingBody",
     "Progress",
     "ProgressBody",
     "ProgressMeter",
@@ -31,6 +37,11 @@ Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 #: :class:`ProgressMeter`).
 Progress = Callable[[int], None]
 _READ_SIZE = 1 << 20
+#: Bytes a streamed body hands the socket at a time: few system calls and hash calls, and
+#: a few MiB held (one block being sent, a few queued for or in the hash thread).
+STREAM_BLOCK = 1 << 20
+#: Blocks waiting for the hash thread at most (the socket waits for the registry anyway).
+_HASH_DEPTH = 3
 
 
 class UploadSource:
@@ -162,3 +173,70 @@ def wrap_body(
     if rewindable:
         return RewindableProgressBody(file, length, meter, base)
     return ProgressBody(file, length, meter)
+
+
+class HashingBody:
+    """The whole of a seekable source as one request body, hashed as the transport takes it.
+
+    Iterating yields blocks of :data:`STREAM_BLOCK` bytes; each is reported to ``meter`` and
+    queued for hashing on a worker thread (:class:`~ocireg.stream_io.BackgroundHasher`)
+    before it is sent, so hashing overlaps the socket writes instead of pausing them while
+    the registry waits. ``__len__`` gives requests the ``Content-Length`` (never a chunked
+    body). ``tell``/``seek(0)`` let the transport send it again from the start (a redirect,
+    a 401), and starting again starts the hash again, so :meth:`digest` is always that of the
+    bytes of the last pass, and only once the pass read all of them. :meth:`close` stops the
+    worker (the caller must call it, or :meth:`digest`).
+    """
+
+    def __init__(self, src: UploadSource, size: int, meter: ProgressMeter | None) -> None:
+        self._src, self._size, self._meter = src, size, meter
+        self._hash = hashlib.sha256()
+        self._worker: BackgroundHasher | None = None
+        #: Bytes of this pass handed out so far (not ``read``: an object with a ``read`` would be
+        #: taken for a file and read 16 KiB at a time).
+        self.taken = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        file, meter = self._src.file, self._meter
+        if self._worker is None:
+            self._worker = BackgroundHasher(self._hash, "ocireg-upload-hash", _HASH_DEPTH)
+            # A body dropped without close() must not leave its thread waiting forever.
+            weakref.finalize(self, self._worker.stop)
+        while (want := min(STREAM_BLOCK, self._size - self.taken)) > 0:
+            block = file.read(want)
+            if not block:  # shorter than when it was measured: a request left short
+                raise ValueError(f"the source ended after {self.taken} of {self._size} bytes")
+            self._worker.update(block, len(block), None)
+            self.taken += len(block)
+            if meter is not None:
+                meter.add(len(block))
+            yield block
+
+    def tell(self) -> int:
+        return self.taken
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if offset != 0 or whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("a hashing body starts again from its start only")
+        self.close()
+        self._src.rewind()
+        self._hash, self.taken = hashlib.sha256(), 0
+        if self._meter is not None:
+            self._meter.back_to(0)
+        return 0
+
+    def digest(self) -> Digest | None:
+        """The sha256 of the bytes sent, or None while not all of them were read."""
+        self.close()
+        if self.taken != self._size:
+            return None
+        return Digest("sha256", self._hash.hexdigest())
+
+    def close(self) -> None:
+        """Wait for the worker to hash what it was given, and end it; idempotent."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.drain()

@@ -21,7 +21,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from ocireg import Client, DigestMismatchError, ManifestError, RegistryError, TransportError, blobs
+from ocireg import (
+    Client,
+    DigestMismatchError,
+    ManifestError,
+    RegistryError,
+    TransportError,
+    blobs,
+    download,
+)
 from ocireg.manifests import Descriptor
 from ocireg.reference import Reference
 
@@ -342,6 +350,7 @@ class FakeUploads:
         self.deleted: list[str] = []
         self.lose_patch: int | None = None  # store nothing for this PATCH number, say 202
         self.fail_patch: int | None = None  # answer 500 to this PATCH number
+        self.refuse_patch: int | None = None  # answer every PATCH with this status
         self.patches = 0
         self.min_chunk = min_chunk
         uploads = re.compile(rf"/v2/{REPO}/blobs/uploads/.*")
@@ -375,6 +384,8 @@ class FakeUploads:
             )
         if request.method == "PATCH":
             self.patches += 1
+            if self.refuse_patch is not None:
+                return Response('{"errors":[{"code":"UNSUPPORTED"}]}', status=self.refuse_patch)
             if self.patches == self.fail_patch:
                 return Response('{"errors":[{"code":"UNKNOWN"}]}', status=500)
             start, _end = map(int, request.headers["Content-Range"].split("-"))
@@ -410,7 +421,7 @@ def test_size_disagreeing_with_the_source_is_refused_before_any_request(
 def test_monolithic_put_keeps_the_location_query_verbatim(fake: HTTPServer, client: Client) -> None:
     uploads = FakeUploads(fake)
     fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data("", status=404)
-    desc = client.push_blob(ref_of(fake), io.BytesIO(BLOB))
+    desc = client.push_blob(ref_of(fake), io.BytesIO(BLOB), digest=DIGEST)
     assert (desc.digest, desc.size) == (DIGEST, len(BLOB))
     assert uploads.committed == {DIGEST: BLOB}
     (put,) = upload_requests(fake, "PUT")
@@ -500,7 +511,7 @@ def test_pull_blob_reports_every_byte_once_across_a_resume(
     client.pull_blob(ref_of(fake), DIGEST, tmp_path / "blob", progress=reports)
     assert len(blob_gets(fake)) == 2  # resumed
     assert sum(reports) == len(BLOB)
-    assert all(0 < n <= blobs.CHUNK_SIZE for n in reports)
+    assert all(0 < n <= download.PULL_BUFFER_SIZE for n in reports)
 
 
 def test_monolithic_put_reports_reads_and_keeps_content_length(
@@ -509,7 +520,7 @@ def test_monolithic_put_reports_reads_and_keeps_content_length(
     uploads = FakeUploads(fake)
     fake.expect_request(BLOB_PATH, method="HEAD").respond_with_data("", status=404)
     reports = Reports()
-    client.push_blob(ref_of(fake), io.BytesIO(BLOB), progress=reports)
+    client.push_blob(ref_of(fake), io.BytesIO(BLOB), digest=DIGEST, progress=reports)
     assert uploads.committed == {DIGEST: BLOB}
     (put,) = upload_requests(fake, "PUT")
     assert put.headers["Content-Length"] == str(len(BLOB))
