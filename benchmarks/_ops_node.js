@@ -35,19 +35,6 @@ if (op === 'tags') {
     if (op !== 'manifest' && !res.headers['docker-content-digest']) return fail('no digest');
     done(op === 'first' ? {seconds: seconds()} : null);
   });
-} else if (op === 'stream' || op === 'file') {
-  client.createBlobReadStream({digest: a.digest}, (err, stream) => {
-    if (err) return fail(err);
-    const hash = crypto.createHash('sha256');
-    const out = op === 'file' ? fs.createWriteStream(a.path) : null;
-    stream.on('data', (chunk) => { hash.update(chunk); if (out) out.write(chunk); });
-    stream.on('error', fail);
-    stream.on('end', () => {
-      if (`sha256:${hash.digest('hex')}` !== a.digest) return fail('wrong digest');
-      const finish = () => done({seconds: seconds()});
-      if (out) out.end(finish); else finish();
-    });
-  });
 } else if (op === 'push') {
   const hash = crypto.createHash('sha256');
   fs.createReadStream(a.path).on('data', (c) => hash.update(c)).on('error', fail).on('end', () => {
