@@ -542,6 +542,7 @@ def main():
                     result.update(job.result())
                     result["deleted"] = []
                 result.update(error_result(error))
+                result["learnt"] = list(job.batch.learnt)  # how the refusal was learnt
                 if isinstance(error, UnsupportedError):
                     result["error_code"] = result["error_code"] or "UNSUPPORTED"
                     result["msg"] += " (distribution: set REGISTRY_STORAGE_DELETE_ENABLED=true to allow deletes)"
