@@ -27,6 +27,7 @@ import base64
 import hashlib
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,15 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from botocore.exceptions import ClientError
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a test cutting a connection on purpose) is no error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _MANIFEST = re.compile(r"/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)")
@@ -76,7 +86,7 @@ class EcrV2Server:
         self._blobs: dict[str, bytes] = {}
         self._uploads: dict[str, bytearray] = {}
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._http = _QuietServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,16 @@ from .state import RegistryState, digest_of
 __all__ = ["FakeRegistry", "Handler", "Reply", "Request", "V2Delete"]
 
 V2Delete = Literal["unsupported", "digest", "any"]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a test cutting a connection on purpose) is no error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 _NAME = (
     r"(?P<name>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
 )
@@ -125,7 +136,7 @@ class FakeRegistry:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _any
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
