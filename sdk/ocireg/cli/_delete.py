@@ -102,7 +102,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         verb = "would" if args.dry_run else "did"
         return [
             f"{p.get('ref') or p.get('reference')}: {verb} {p.get('action')}"
-            + (f" via {p['via']}" if p.get("via") else "")
+            + (f" via {p['via']}" if p.get("via") not in (None, p.get("action")) else "")
             + (f" ({p['reason']})" if p.get("reason") else "")
             for p in plans
         ] + report.lines()
