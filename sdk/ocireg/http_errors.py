@@ -19,7 +19,7 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
@@ -39,6 +39,7 @@ from .limits import SMALL_BODY_LIMIT, read_bounded
 
 __all__ = [
     "describe_request_error",
+    "exception_chain",
     "is_transient",
     "note_response",
     "observe",
@@ -164,30 +165,39 @@ def is_transient(exc: TransportError) -> bool:
     return isinstance(cause, requests.ConnectionError | requests.Timeout)
 
 
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts, urllib3's ``reason`` and
+    exceptions passed as arguments (requests wraps urllib3's MaxRetryError in ``args``)."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    out: list[BaseException] = []
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        out.append(item)
+        stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+        stack.extend(item.args)
+    return out
+
+
+#: Each kind and what in an exception chain tells it, in the order they are looked for.
+_KIND_OF: tuple[tuple[str, Callable[[BaseException], bool]], ...] = (
+    ("tls", lambda e: isinstance(e, ssl.SSLError) or type(e).__name__ == "SSLError"),
+    ("refused", lambda e: isinstance(e, ConnectionRefusedError)),
+    ("dns", lambda e: isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError"),
+    ("timeout", lambda e: isinstance(e, TimeoutError | requests.exceptions.Timeout)),
+)
+
+
 def request_error_kind(exc: BaseException) -> str:
     """:attr:`~ocireg.errors.TransportError.kind` of a requests exception: ``tls``,
     ``refused``, ``dns``, ``timeout`` or ``connection`` (looked for along its causes)."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "tls"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timeout"
-    seen: set[int] = set()
-    item: BaseException | None = exc
-    while item is not None and id(item) not in seen:
-        seen.add(id(item))
-        if isinstance(item, ConnectionRefusedError):
-            return "refused"
-        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
-            return "dns"
-        if isinstance(item, ssl.SSLError):
-            return "tls"
-        if isinstance(item, TimeoutError):
-            return "timeout"
-        # requests wraps urllib3's MaxRetryError in args; that holds the cause in .reason.
-        nested = [
-            a for a in (*item.args, getattr(item, "reason", None)) if isinstance(a, BaseException)
-        ]
-        item = item.__cause__ or item.__context__ or (nested[0] if nested else None)
+    chain = exception_chain(exc)
+    for kind, tells in _KIND_OF:
+        if any(tells(item) for item in chain):
+            return kind
     return "connection"
 
 
@@ -202,14 +212,14 @@ _KIND_TEXT = {
 def transport_error(what: str, exc: Exception) -> TransportError:
     """``TransportError("<what> failed: <description>", kind=...)`` for a requests
     exception (raise it ``from exc``: requests' messages hold no secret here)."""
-    return TransportError(
-        f"{what} failed: {describe_request_error(exc)}", kind=request_error_kind(exc)
-    )
-
-
-def describe_request_error(exc: Exception) -> str:
-    """A short, secret-free description of a requests exception, for a TransportError."""
     kind = request_error_kind(exc)
+    return TransportError(f"{what} failed: {describe_request_error(exc, kind)}", kind=kind)
+
+
+def describe_request_error(exc: Exception, kind: str | None = None) -> str:
+    """A short, secret-free description of a requests exception (of ``kind``, found from
+    it when not given), for a TransportError."""
+    kind = kind or request_error_kind(exc)
     if kind in _KIND_TEXT:
         return _KIND_TEXT[kind]
     if isinstance(exc, requests.exceptions.ConnectTimeout):

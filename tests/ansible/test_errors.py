@@ -15,6 +15,7 @@ pytest.importorskip("ansible.module_utils.basic")
 
 from ansible_collections.ocireg.registry.plugins.module_utils import _errors
 from ocireg import AuthenticationError, TransportError
+from ocireg.http_errors import request_error_kind
 from ocireg.retention import InvalidSelectionError
 from tests.ansible.conftest import PlaybookRunner, task
 
@@ -24,8 +25,9 @@ def _transport(cause: BaseException) -> TransportError:
         try:
             raise cause
         except BaseException as inner:
-            raise TransportError(
-                "GET https://registry.test/v2/ failed: connection failed"
+            raise TransportError(  # with the kind the SDK gives it
+                "GET https://registry.test/v2/ failed: connection failed",
+                kind=request_error_kind(inner),
             ) from inner
     except TransportError as exc:
         return exc

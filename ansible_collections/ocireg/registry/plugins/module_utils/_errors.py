@@ -24,7 +24,6 @@ arguments.
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 
 from ansible.module_utils.common.text.converters import to_native
@@ -63,26 +62,27 @@ def _chain(exc):
 
 
 def connection_problem(exc):
-    """``(kind, text)`` for a transport failure: kind is ``tls``, ``refused``, ``dns``,
-    ``timeout`` or ``connection``."""
+    """``(kind, text)`` for a transport failure: kind is the SDK's ``TransportError.kind``
+    when it is ``tls``, ``refused``, ``dns`` or ``timeout``, else ``connection``."""
+    kind = getattr(exc, "kind", None)
     chain = _chain(exc)
     names = [type(item).__name__ for item in chain]
-    for item in chain:
-        if isinstance(item, ssl.SSLError) or type(item).__name__ == "SSLError":
-            detail = getattr(item, "verify_message", None) or getattr(item, "reason", None)
-            detail = detail if isinstance(detail, str) else None
-            return "tls", (
-                "TLS handshake failed%s: the registry's certificate is not trusted or does not "
-                "match. Set ca_path to the CA bundle that signed it, or validate_certs=false "
-                "(only for test registries)" % (" (%s)" % detail if detail else "")
-            )
-    if any(isinstance(item, ConnectionRefusedError) for item in chain):
+    if kind == "tls":
+        tls = next((i for i in chain if isinstance(i, ssl.SSLError) or type(i).__name__ == "SSLError"), None)
+        detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None)
+        detail = detail if isinstance(detail, str) else None
+        return "tls", (
+            "TLS handshake failed%s: the registry's certificate is not trusted or does not "
+            "match. Set ca_path to the CA bundle that signed it, or validate_certs=false "
+            "(only for test registries)" % (" (%s)" % detail if detail else "")
+        )
+    if kind == "refused":
         return "refused", "connection refused: nothing listens there (wrong host or port, or the registry is down)"
-    if any(isinstance(item, socket.gaierror) for item in chain) or "NameResolutionError" in names:
+    if kind == "dns":
         return "dns", "DNS lookup failed: the registry host name does not resolve"
-    if any("ReadTimeout" in n for n in names):
+    if kind == "timeout" and any("ReadTimeout" in n for n in names):
         return "timeout", "timed out waiting for the registry to answer (see the timeout option)"
-    if any(isinstance(item, TimeoutError) or "Timeout" in type(item).__name__ for item in chain):
+    if kind == "timeout":
         return "timeout", "connection timed out (see the timeout option)"
     return "connection", "connection failed (%s)" % (names[-1] if names else "unknown")
 
