@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -45,11 +45,15 @@ from .errors import (
     TransportError,
     UnsupportedError,
 )
+from .hookspecs import hookimpl
 from .hosts import is_loopback
 from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, read_bounded
 from .redaction import redact_url
 
-__all__ = ["MAX_PAGES", "WebAPI", "next_link", "parse_digest", "parse_time"]
+if TYPE_CHECKING:
+    from .registry_api import CredentialLookup, RegistryAPI
+
+__all__ = ["MAX_PAGES", "HostedAPIPlugin", "WebAPI", "next_link", "parse_digest", "parse_time"]
 
 #: The most pages one listing reads (with 100 a page: 100,000 entries).
 MAX_PAGES = 1000
@@ -296,3 +300,40 @@ class WebAPI:
                 status=200,
                 registry=self.registry,
             )
+
+
+class HostedAPIPlugin:
+    """The ``ocireg_registry_api`` hook of a plugin for one hosted registry's API: it answers
+    for the registries :meth:`api_base` knows, with the :class:`~ocireg.registry_api.RegistryAPI`
+    that :meth:`make_api` builds on a :class:`WebAPI` for that base URL.
+
+    Subclasses set ``name`` (the plugin's) and ``vendor`` (the API's, in messages) and
+    implement both methods; ``session`` and ``max_wait`` go to every :class:`WebAPI`.
+    """
+
+    name = ""
+    vendor = ""
+
+    def __init__(self, *, session: requests.Session | None = None, max_wait: float = 60.0):
+        self.session = session
+        self.max_wait = max_wait
+
+    def api_base(self, registry: str) -> str | None:
+        """The API's base URL for ``registry``, or None for a registry not this plugin's."""
+        raise NotImplementedError
+
+    def make_api(self, credentials: CredentialLookup, web: WebAPI) -> RegistryAPI:
+        """The native API, speaking through ``web``, with the chain's ``credentials``."""
+        raise NotImplementedError
+
+    @hookimpl
+    def ocireg_registry_api(
+        self, registry: str, credentials: CredentialLookup
+    ) -> RegistryAPI | None:
+        base = self.api_base(registry)
+        if base is None:
+            return None
+        web = WebAPI(
+            self.vendor, base, registry=registry, session=self.session, max_wait=self.max_wait
+        )
+        return self.make_api(credentials, web)

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ocireg.hookspecs import hookimpl
 from ocireg.reference import DOCKER_HUB_ALIASES
+from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
     from ocireg.registry_api import CredentialLookup, RegistryAPI
+    from ocireg.webapi import WebAPI
 
 __all__ = ["API_URL_ENV", "DockerHub"]
 
@@ -21,7 +22,7 @@ __all__ = ["API_URL_ENV", "DockerHub"]
 API_URL_ENV = "OCIREG_DOCKERHUB_API_URL"
 
 
-class DockerHub:
+class DockerHub(HostedAPIPlugin):
     """Offers :class:`~ocireg_dockerhub.api.DockerHubAPI` for Docker Hub's host names
     (``docker.io``, ``index.docker.io``, ``registry-1.docker.io``,
     ``registry.hub.docker.com``).
@@ -34,6 +35,7 @@ class DockerHub:
     """
 
     name = "dockerhub"
+    vendor = "Docker Hub API"
 
     def __init__(
         self,
@@ -43,26 +45,18 @@ class DockerHub:
         session: requests.Session | None = None,
         max_wait: float = 60.0,
     ) -> None:
+        super().__init__(session=session, max_wait=max_wait)
         self.hosts = DOCKER_HUB_ALIASES | {h.lower() for h in hosts}
         self.api_url = api_url
-        self.session = session
-        self.max_wait = max_wait
 
-    @hookimpl
-    def ocireg_registry_api(
-        self, registry: str, credentials: CredentialLookup
-    ) -> RegistryAPI | None:
+    def api_base(self, registry: str) -> str | None:
         if registry.lower() not in self.hosts:
             return None
-        from ocireg.webapi import WebAPI
+        from .api import DEFAULT_API_URL
 
-        from .api import DEFAULT_API_URL, DockerHubAPI
+        return self.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL
 
-        web = WebAPI(
-            "Docker Hub API",
-            self.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
-            registry=registry,
-            session=self.session,
-            max_wait=self.max_wait,
-        )
+    def make_api(self, credentials: CredentialLookup, web: WebAPI) -> RegistryAPI:
+        from .api import DockerHubAPI
+
         return DockerHubAPI(credentials, web)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import requests
 
 from ocireg.auth.credentials import BasicCredentials, RegistryToken
-from ocireg.hookspecs import hookimpl
+from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
     from ocireg.registry_api import CredentialLookup, RegistryAPI
+    from ocireg.webapi import WebAPI
 
 __all__ = ["API_URL_ENV", "HOSTS", "TOKEN_ENVS", "GitHub", "find_token"]
 
@@ -40,7 +41,7 @@ def find_token(credentials: CredentialLookup) -> tuple[str | None, str]:
     return None, "nowhere"
 
 
-class GitHub:
+class GitHub(HostedAPIPlugin):
     """Offers :class:`~ocireg_github.api.GitHubPackagesAPI` for ``ghcr.io``.
 
     :param hosts: other registry hosts to treat as GHCR (a test registry).
@@ -51,6 +52,7 @@ class GitHub:
     """
 
     name = "github"
+    vendor = "GitHub Packages API"
 
     def __init__(
         self,
@@ -60,26 +62,18 @@ class GitHub:
         session: requests.Session | None = None,
         max_wait: float = 60.0,
     ) -> None:
+        super().__init__(session=session, max_wait=max_wait)
         self.hosts = HOSTS | {h.lower() for h in hosts}
         self.api_url = api_url
-        self.session = session
-        self.max_wait = max_wait
 
-    @hookimpl
-    def ocireg_registry_api(
-        self, registry: str, credentials: CredentialLookup
-    ) -> RegistryAPI | None:
+    def api_base(self, registry: str) -> str | None:
         if registry.lower() not in self.hosts:
             return None
-        from ocireg.webapi import WebAPI
+        from .api import DEFAULT_API_URL
 
-        from .api import DEFAULT_API_URL, GitHubPackagesAPI
+        return self.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL
 
-        web = WebAPI(
-            "GitHub Packages API",
-            self.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL,
-            registry=registry,
-            session=self.session,
-            max_wait=self.max_wait,
-        )
+    def make_api(self, credentials: CredentialLookup, web: WebAPI) -> RegistryAPI:
+        from .api import GitHubPackagesAPI
+
         return GitHubPackagesAPI(lambda: find_token(credentials)[0], web)

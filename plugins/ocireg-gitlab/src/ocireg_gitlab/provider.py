@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import requests
 
 from ocireg.auth.credentials import BasicCredentials
-from ocireg.hookspecs import hookimpl
+from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
     from ocireg.registry_api import CredentialLookup, RegistryAPI
+    from ocireg.webapi import WebAPI
 
 __all__ = ["DEFAULT_HOSTS", "HOSTS_ENV", "TOKEN_ENVS", "GitLab", "configured_hosts", "find_token"]
 
@@ -44,7 +45,7 @@ def find_token(credentials: CredentialLookup) -> str | None:
     return creds.password if isinstance(creds, BasicCredentials) and creds.password else None
 
 
-class GitLab:
+class GitLab(HostedAPIPlugin):
     """Offers :class:`~ocireg_gitlab.api.GitLabRegistryAPI` for ``registry.gitlab.com`` and
     the registries named in ``$OCIREG_GITLAB_HOSTS`` or ``hosts``.
 
@@ -55,6 +56,7 @@ class GitLab:
     """
 
     name = "gitlab"
+    vendor = "GitLab API"
 
     def __init__(
         self,
@@ -63,9 +65,8 @@ class GitLab:
         session: requests.Session | None = None,
         max_wait: float = 60.0,
     ) -> None:
+        super().__init__(session=session, max_wait=max_wait)
         self.hosts = {h.lower(): u.rstrip("/") for h, u in (hosts or {}).items()}
-        self.session = session
-        self.max_wait = max_wait
 
     def gitlab_url(self, registry: str) -> str | None:
         host = registry.lower()
@@ -75,22 +76,11 @@ class GitLab:
             or DEFAULT_HOSTS.get(host)
         )
 
-    @hookimpl
-    def ocireg_registry_api(
-        self, registry: str, credentials: CredentialLookup
-    ) -> RegistryAPI | None:
+    def api_base(self, registry: str) -> str | None:
         gitlab = self.gitlab_url(registry)
-        if gitlab is None:
-            return None
-        from ocireg.webapi import WebAPI
+        return None if gitlab is None else f"{gitlab}/api/v4"
 
+    def make_api(self, credentials: CredentialLookup, web: WebAPI) -> RegistryAPI:
         from .api import GitLabRegistryAPI
 
-        web = WebAPI(
-            "GitLab API",
-            f"{gitlab}/api/v4",
-            registry=registry,
-            session=self.session,
-            max_wait=self.max_wait,
-        )
         return GitLabRegistryAPI(lambda: find_token(credentials), web)

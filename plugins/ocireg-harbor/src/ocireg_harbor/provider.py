@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ocireg.hookspecs import hookimpl
+from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
     from ocireg.registry_api import CredentialLookup, RegistryAPI
+    from ocireg.webapi import WebAPI
 
 __all__ = ["HOSTS_ENV", "Harbor", "configured_hosts"]
 
@@ -30,7 +31,7 @@ def configured_hosts(text: str | None) -> dict[str, str]:
     return out
 
 
-class Harbor:
+class Harbor(HostedAPIPlugin):
     """Offers :class:`~ocireg_harbor.api.HarborAPI` for the registries named in
     ``$OCIREG_HARBOR_HOSTS`` or ``hosts``; nothing is probed, so no other host is answered.
 
@@ -40,6 +41,7 @@ class Harbor:
     """
 
     name = "harbor"
+    vendor = "Harbor API"
 
     def __init__(
         self,
@@ -48,26 +50,17 @@ class Harbor:
         session: requests.Session | None = None,
         max_wait: float = 60.0,
     ) -> None:
+        super().__init__(session=session, max_wait=max_wait)
         self.hosts = {h.lower(): u.rstrip("/") for h, u in (hosts or {}).items()}
-        self.session = session
-        self.max_wait = max_wait
 
     def api_origin(self, registry: str) -> str | None:
         host = registry.lower()
         return self.hosts.get(host) or configured_hosts(os.environ.get(HOSTS_ENV)).get(host)
 
-    @hookimpl
-    def ocireg_registry_api(
-        self, registry: str, credentials: CredentialLookup
-    ) -> RegistryAPI | None:
-        origin = self.api_origin(registry)
-        if origin is None:
-            return None
-        from ocireg.webapi import WebAPI
+    def api_base(self, registry: str) -> str | None:
+        return self.api_origin(registry)
 
+    def make_api(self, credentials: CredentialLookup, web: WebAPI) -> RegistryAPI:
         from .api import HarborAPI
 
-        web = WebAPI(
-            "Harbor API", origin, registry=registry, session=self.session, max_wait=self.max_wait
-        )
         return HarborAPI(credentials, web)
