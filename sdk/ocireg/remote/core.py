@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import requests
@@ -24,8 +24,10 @@ from ..limits import PAGE_BODY_LIMIT, read_bounded
 from ..manifests import HandlerRegistry
 from ..redaction import redact_url
 from ..reference import TAG_PATTERN, Reference
-from ..registry_api import RegistryAPI
 from ..transport import Transport
+
+if TYPE_CHECKING:
+    from ..registry_api import RegistryAPI
 
 __all__ = [
     "MAX_MANIFEST_SIZE",
