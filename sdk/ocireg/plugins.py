@@ -71,7 +71,6 @@ def get_plugin_manager(
     :raises PluginError: naming the plugin when an installed one fails to load, or a plugin
         does not match the hook specifications.
     """
-    import pluggy
 
     from . import hookspecs
     from .builtin import manifest_handlers
@@ -80,7 +79,7 @@ def get_plugin_manager(
     from .builtin.environment import EnvironmentProvider, GenericEnvironmentProvider
     from .builtin.explicit import ExplicitCredentialsProvider
 
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = _manager_class()(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for blocked_name in blocked:
         pm.set_blocked(blocked_name)
@@ -127,6 +126,30 @@ def get_plugin_manager(
             pm.unregister(name=name)
             _register(pm, builtins[name], name)
     return pm
+
+
+def _manager_class() -> type[pluggy.PluginManager]:
+    """pluggy's manager, passing over dunder names when it looks for hook implementations.
+
+    ``register`` asks about every name ``dir(plugin)`` lists, each with
+    ``inspect.getattr_static``; for a plugin object most are the thirty-odd dunders every
+    object has, and asking about them was most of the time a client took to make its
+    manager (``benchmarks/compare.py --only first-call``). No hook is a dunder."""
+    global _MANAGER
+    if _MANAGER is None:
+        import pluggy
+
+        class Manager(pluggy.PluginManager):
+            def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+                if name.startswith("__") and name.endswith("__"):
+                    return None
+                return super().parse_hookimpl_opts(plugin, name)
+
+        _MANAGER = Manager
+    return _MANAGER
+
+
+_MANAGER: type[pluggy.PluginManager] | None = None
 
 
 def _credentials_trylast(pm: pluggy.PluginManager, plugin: Any) -> bool:

@@ -31,7 +31,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -50,17 +49,16 @@ from .hosts import (
     EnvironmentProxies,
     add_query,
     bare_origin,
-    endpoint_for,
-    is_loopback,
     origin,
     plain_path,
 )
 from .http_errors import is_transient, note_response, observe, retry_after, transport_error
-from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, preload, read_bounded
+from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, preload
 from .redaction import redact_headers, redact_url
 from .redirects import MAX_REDIRECTS, follow_redirects
+from .registry_state import RegistryState, RegistryStates
 from .retry import RetryPolicy
-from .scheme import answers_plain_http, candidate_schemes
+from .scheme import answers_plain_http
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "CredentialsLookup", "RegistryState", "Transport"]
 
@@ -70,15 +68,6 @@ header_log = logging.getLogger("ocireg.http.headers")
 _RETRY_STATUS = {429, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 USER_AGENT = "ocireg/{version} python-requests/{requests}"
-
-
-@dataclass
-class RegistryState:
-    base_url: str
-    challenge: Challenge | None = None
-    pinged: bool = False
-    ping_status: int | None = None
-    ping_headers: dict[str, str] = field(default_factory=dict)
 
 
 CredentialsLookup = Callable[[str, str | None], Credentials | None]
@@ -156,7 +145,16 @@ class Transport:
             resolver=resolver,
         )
         self._sleep = sleep
-        self._states: dict[str, RegistryState] = {}
+        self.states = RegistryStates(
+            plain_http=self.plain_http,
+            insecure=self.insecure,
+            ping=lambda registry, url, guard: self._send_once(
+                "GET", url, registry, headers={}, timeout=None, guard=guard
+            ),
+            probe=self._probe_first,
+            guard=lambda registry: self.guard(f"ping {registry}"),
+        )
+        self._states = self.states.known  # by registry name
         self._warned: set[str] = set()
         #: The last Docker Hub style rate-limit headers seen, by registry.
         self.rate_limits: dict[str, dict[str, str]] = {}
@@ -183,40 +181,12 @@ class Transport:
         :class:`~ocireg.auth.keychain.Keychain`) caches, for as long as a credential lives."""
         return self._credentials_for(registry, repository)
 
-    def state(self, registry: str, scheme: str | None = None) -> RegistryState:
-        """The registry's base URL and challenge, pinging it on first use."""
-        st = self._states.get(registry)
-        if st is not None and st.pinged:
-            return st
-        endpoint = endpoint_for(registry)
-        loopback = is_loopback(registry)
-        candidates = candidate_schemes(registry, scheme, self.plain_http, self.insecure, loopback)
-        if len(candidates) > 1 and loopback and self._probe_first(endpoint):
-            candidates = ["http"]  # the TLS attempt would fail: scheme.py
-        last_exc: Exception | None = None
-        for candidate in candidates:
-            base = f"{candidate}://{endpoint}"
-            guard = self.guard(f"ping {registry}")
-            try:
-                resp = self._send_once(
-                    "GET", f"{base}/v2/", registry, headers={}, timeout=None, guard=guard
-                )
-            except TransportError as exc:
-                if "CERTIFICATE_VERIFY_FAILED" in repr(exc.__cause__):
-                    raise  # a TLS registry whose certificate we do not trust: say so
-                last_exc = exc
-                continue
-            with contextlib.closing(resp):
-                # Read (at most 64 KiB) so the connection can be reused; the body is not used.
-                read_bounded(resp, SMALL_BODY_LIMIT, f"ping {registry}", truncate=True)
-                st = RegistryState(base_url=base, pinged=True, ping_status=resp.status_code)
-                st.ping_headers = dict(resp.headers)
-                if resp.status_code == 401:
-                    st.challenge = pick_challenge(resp.headers.get("WWW-Authenticate"))
-            self._states[registry] = st
-            return st
-        assert last_exc is not None
-        raise last_exc
+    def state(
+        self, registry: str, scheme: str | None = None, *, ping: bool = True
+    ) -> RegistryState:
+        """The registry's base URL and challenge (:meth:`RegistryStates.get
+        <ocireg.registry_state.RegistryStates.get>`)."""
+        return self.states.get(registry, scheme, ping=ping)
 
     def _probe_first(self, endpoint: str) -> bool:
         """A loopback registry, reached directly (our session, no proxy), speaks plain http."""
@@ -225,7 +195,7 @@ class Transport:
         return direct and answers_plain_http(endpoint, timeout)
 
     def base_url(self, registry: str) -> str:
-        return self.state(registry).base_url
+        return self.state(registry, ping=False).base_url
 
     # -- requests --------------------------------------------------------------------------
 
@@ -254,7 +224,10 @@ class Transport:
         ``path_or_url`` is ``/v2/...`` or an absolute URL the registry gave (a ``Location``).
         Callers map statuses to errors with :func:`ocireg.http_errors.raise_for_status`.
         """
-        st = self.state(registry)
+        replay = ReplayableBody(data)
+        # A body should not be sent only to meet a 401 (nor can every body be sent twice):
+        # until the registry has answered, a request with one pings first (registry_state).
+        st = self.state(registry, ping=data is not None)
         own_origin: bool | None = None
         if plain_path(path_or_url) and bare_origin(st.base_url):
             # "/v2/...": what urljoin would give, and on the registry's own origin.
@@ -268,69 +241,71 @@ class Transport:
         # naming another host gets none (as go-containerregistry's bearer transport does).
         if own_origin is None:
             own_origin = origin(url) == origin(st.base_url)
-        replay = ReplayableBody(data)
         retries_left = self.retry.max_retries if (retry and replay.replayable) else 0
         reauthenticated = False
         failures = 0
         waited = 0.0
         guard = self.guard(f"{method} {redact_url(url)}")
-        while True:
-            guard.check()
-            hdrs = {"User-Agent": self.user_agent, **(headers or {})}
-            used = (
-                self.authorizer.authorize(
-                    registry, repository, st.challenge, st.base_url, wanted, hdrs
+        # Until the registry has answered once, its requests go one at a time (registry_state).
+        with contextlib.nullcontext() if st.pinged else st.first:
+            while True:
+                guard.check()
+                hdrs = {"User-Agent": self.user_agent, **(headers or {})}
+                used = (
+                    self.authorizer.authorize(
+                        registry, repository, st.challenge, st.base_url, wanted, hdrs
+                    )
+                    if own_origin
+                    else None
                 )
-                if own_origin
-                else None
-            )
-            try:
-                resp = self._send(method, url, registry, hdrs, replay, timeout, guard)
-            except TransportError as exc:
-                delay = self.retry.delay(failures + 1, None)
-                if (
-                    retries_left > 0
-                    and method in _IDEMPOTENT
-                    and is_transient(exc)
-                    and self.retry.refusal(None, delay, waited, guard) is None
-                ):
-                    retries_left -= 1
-                    failures += 1
-                    waited += delay
-                    self._sleep(delay)
-                    continue
-                raise
-            if resp.status_code == 401 and not reauthenticated and replay.replayable:
-                challenge = pick_challenge(resp.headers.get("WWW-Authenticate"))
-                if challenge is not None and self._reauthenticate(st, challenge, used):
-                    reauthenticated = True
-                    if challenge.scheme == "bearer" and challenge.scope:
-                        # One challenge may name several scopes, space-separated.
-                        wanted = merge_scopes((*wanted, *challenge.scope.split()))
-                    discard(resp)
-                    continue
-            if resp.status_code in _RETRY_STATUS and retries_left > 0:
-                wait = retry_after(resp)
-                safe = method in _IDEMPOTENT or resp.status_code == 429
-                delay = self.retry.delay(failures + 1, wait)
-                refused = self.retry.refusal(wait, delay, waited, guard) if safe else None
-                if safe and refused is None:
-                    retries_left -= 1
-                    failures += 1
-                    waited += delay
-                    discard(resp)
-                    self._sleep(delay)
-                    continue
-                if refused:
-                    note_response(resp, refused)
-            observe(registry, resp, self._warned, self.rate_limits)
-            if not stream and isinstance(resp.raw, GuardedRaw):
-                # Read now, 16 MiB at most; an error body is left for registry_errors (64 KiB).
-                if resp.status_code < 400:
-                    preload(resp, PAGE_BODY_LIMIT)
-                else:
-                    resp.raw.limit = SMALL_BODY_LIMIT
-            return resp
+                try:
+                    resp = self._send(method, url, registry, hdrs, replay, timeout, guard)
+                except TransportError as exc:
+                    delay = self.retry.delay(failures + 1, None)
+                    if (
+                        retries_left > 0
+                        and method in _IDEMPOTENT
+                        and is_transient(exc)
+                        and self.retry.refusal(None, delay, waited, guard) is None
+                    ):
+                        retries_left -= 1
+                        failures += 1
+                        waited += delay
+                        self._sleep(delay)
+                        continue
+                    raise
+                st.pinged = True  # it has answered: its challenge, if any, is known now
+                if resp.status_code == 401 and not reauthenticated and replay.replayable:
+                    challenge = pick_challenge(resp.headers.get("WWW-Authenticate"))
+                    if challenge is not None and self._reauthenticate(st, challenge, used):
+                        reauthenticated = True
+                        if challenge.scheme == "bearer" and challenge.scope:
+                            # One challenge may name several scopes, space-separated.
+                            wanted = merge_scopes((*wanted, *challenge.scope.split()))
+                        discard(resp)
+                        continue
+                if resp.status_code in _RETRY_STATUS and retries_left > 0:
+                    wait = retry_after(resp)
+                    safe = method in _IDEMPOTENT or resp.status_code == 429
+                    delay = self.retry.delay(failures + 1, wait)
+                    refused = self.retry.refusal(wait, delay, waited, guard) if safe else None
+                    if safe and refused is None:
+                        retries_left -= 1
+                        failures += 1
+                        waited += delay
+                        discard(resp)
+                        self._sleep(delay)
+                        continue
+                    if refused:
+                        note_response(resp, refused)
+                observe(registry, resp, self._warned, self.rate_limits)
+                if not stream and isinstance(resp.raw, GuardedRaw):
+                    # Read now, 16 MiB at most; an error body is left for registry_errors (64 KiB).
+                    if resp.status_code < 400:
+                        preload(resp, PAGE_BODY_LIMIT)
+                    else:
+                        resp.raw.limit = SMALL_BODY_LIMIT
+                return resp
 
     def guard(self, what: str) -> RateGuard:
         """A :class:`~ocireg.limits.RateGuard` with this transport's rate and deadline."""

@@ -23,8 +23,9 @@ def _trickled_headers(req: Request) -> None:
 
 def test_trickled_headers_end_at_the_read_timeout() -> None:
     with hostile(_trickled_headers) as reg:
-        client = Client(load_entrypoints=False, plain_http=[reg.host], timeout=(2.0, 1.0))
-        client.transport.max_retries = 0
+        client = Client(
+            load_entrypoints=False, plain_http=[reg.host], timeout=(2.0, 1.0), max_retries=0
+        )
         started = time.monotonic()
         with pytest.raises(TransportError, match="timed out") as info:
             client.ping(reg.host)

@@ -304,18 +304,23 @@ def test_redirect_to_another_host_drops_authorization(
             return Response("{}", content_type="application/json")
         return Response(status=401, headers={"WWW-Authenticate": 'Basic realm="fake"'})
 
-    registry_server.expect_request("/v2/").respond_with_handler(ping)
     target = f"http://127.0.0.2:{storage_server.port}/bucket/blob?X-Amz-Signature=s1gn"
-    registry_server.expect_request(BLOB_PATH).respond_with_response(
-        Response(status=307, headers={"Location": target})
-    )
+
+    def blob(request: Request) -> Response:
+        if request.headers.get("Authorization", "").startswith("Basic "):
+            return Response(status=307, headers={"Location": target})
+        return Response(status=401, headers={"WWW-Authenticate": 'Basic realm="fake"'})
+
+    registry_server.expect_request("/v2/").respond_with_handler(ping)
+    registry_server.expect_request(BLOB_PATH).respond_with_handler(blob)
     storage_server.expect_request("/bucket/blob").respond_with_data(BLOB)
     with (
         Client(credentials=("alice", "s3cret"), load_entrypoints=False, timeout=5.0) as c,
         c.open_blob(ref_of(registry_server), DIGEST) as reader,
     ):
         assert reader.read() == BLOB
-    (first,) = blob_gets(registry_server)
+    anonymous, first = blob_gets(registry_server)  # the 401 says Basic; then with it
+    assert "Authorization" not in anonymous.headers
     assert first.headers["Authorization"].startswith("Basic ")
     (second,) = [r for r, _ in storage_server.log]
     assert "Authorization" not in second.headers

@@ -194,7 +194,7 @@ class RemoteBase:
         ``path_or_url`` is a path built here or a URL the registry gave (an upload session's
         ``Location``). Callers map statuses to errors with ``raise_for_status``.
         """
-        self.transport.state(ref.domain, ref.scheme)
+        self.transport.state(ref.domain, ref.scheme, ping=False)
         scopes = (repository_scope(ref.path, *actions), *extra_scopes)
         return self.transport.request(
             method, ref.domain, path_or_url, scopes=scopes, repository=ref.path, **kwargs
@@ -284,7 +284,7 @@ class RemoteBase:
 
     def ping(self, registry: str, scheme: str | None = None) -> RegistryInfo:
         """``GET /v2/``: whether ``registry`` speaks the API, authenticating when asked."""
-        st = self.transport.state(registry, scheme)
+        st = self.transport.state(registry, scheme, ping=False)
         resp = self.transport.request("GET", registry, "/v2/")
         with contextlib.closing(resp):
             raise_for_status(resp, operation="ping", registry=registry, target="v2/")
@@ -311,7 +311,7 @@ class RemoteBase:
     def tags(self, ref: Reference) -> list[str]:
         """Every tag of ``ref``'s repository over all pages, sorted and each once (a new list
         each call; pages equal to those of the last call are not sorted again)."""
-        self.transport.state(ref.domain, ref.scheme)
+        self.transport.state(ref.domain, ref.scheme, ping=False)
         pages = list(
             self.paginate(
                 ref.domain,
@@ -333,7 +333,7 @@ class RemoteBase:
     ) -> Iterator[Page]:
         """Pages of ``GET /v2/<name>/referrers/<digest>``; none when the registry has no
         referrers API (404)."""
-        self.transport.state(ref.domain, ref.scheme)
+        self.transport.state(ref.domain, ref.scheme, ping=False)
         return self.paginate(
             ref.domain,
             f"/v2/{ref.path}/referrers/{Digest.parse(str(subject))}",
