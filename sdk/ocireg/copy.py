@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
-from .auth.scope import repository_scope
 from .blobs import BlobReader, blob_exists, open_blob
 from .errors import ManifestError, NotFoundError, TransportError
 from .manifests import Descriptor, ImageIndex, Manifest, Platform, Schema1Manifest
@@ -307,15 +306,15 @@ def _transfer_blob(
 ) -> tuple[_Outcome, int]:
     """Skip, mount or stream one blob; returns what happened and the bytes streamed.
 
-    The destination is asked once whether it has the blob (a HEAD for push, and for a mount
-    pull on the source, so one token serves every blob and the manifest pushes); only then
-    does :func:`~ocireg.upload.push_blob` run, told not to ask again. It mounts on the same
-    registry and opens the source only if it has to upload, so an unopened source means
-    "mounted". A retried upload asks again: the failed attempt may have landed.
+    Between registries, the destination is asked once whether it has the blob (a HEAD);
+    only then does :func:`~ocireg.upload.push_blob` run, told not to ask again. On one
+    registry nothing is asked first: the mount request answers 201 whether the destination
+    had the blob or not, so a HEAD would only add a request per blob. push_blob opens the
+    source only if it has to upload, so an unopened source means "mounted". A retried upload
+    asks again: the failed attempt may have landed.
     """
     mountable = src.domain == dst.domain and src.path != dst.path
-    extra = (repository_scope(src.path, "pull"),) if mountable else ()
-    if blob_exists(remote, dst, desc.digest, actions=_PUSH, extra_scopes=extra):
+    if not mountable and blob_exists(remote, dst, desc.digest, actions=_PUSH):
         if not_moved is not None:
             not_moved(desc.size)
         return _Outcome.SKIPPED, 0

@@ -8,14 +8,27 @@ import boto3; the first question about an ECR host does.
 
 from __future__ import annotations
 
-from .api import EcrRegistryAPI
+from typing import TYPE_CHECKING, Any
+
 from .hosts import PRIVATE_HOST, PUBLIC_HOSTS, EcrRegistry, parse_host
 from .provider import EcrCredentials, decode_authorization_token
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from .api import EcrRegistryAPI
+
 #: The instance the ``ocireg`` entry point registers (one token cache per process).
 plugin = EcrCredentials()
+
+
+def __getattr__(name: str) -> Any:
+    # The API module is imported when asked for: a client loading its plugins does not need it.
+    if name == "EcrRegistryAPI":
+        from .api import EcrRegistryAPI
+
+        return EcrRegistryAPI
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "PRIVATE_HOST",
