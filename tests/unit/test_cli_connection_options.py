@@ -17,7 +17,7 @@ import requests
 from pytest_httpserver import HTTPServer
 
 import ocireg.client
-import ocireg.transport
+import ocireg.registry_state
 from ocireg import cli
 from ocireg.cli._common import make_client
 from ocireg.cli._parser import build_parser
@@ -70,7 +70,7 @@ def test_insecure_never_falls_back_to_http(
 ) -> None:
     # Loopback hosts get an http fall back by the transport's own policy (a local test
     # registry); pretend this one is remote, as a user's registry is.
-    monkeypatch.setattr(ocireg.transport, "is_loopback", lambda registry: False)
+    monkeypatch.setattr(ocireg.registry_state, "is_loopback", lambda registry: False)
     sent: list[str] = []
     real_send = requests.Session.send
 
