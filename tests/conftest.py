@@ -46,6 +46,23 @@ def _no_resolving_outside_loopback() -> Iterator[None]:
         socket.getaddrinfo = _real_getaddrinfo
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plugin_index_in_a_temporary_cache(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The plugin index (ocireg.plugin_index) is written under the test session's own
+    directory, never the user's cache."""
+    before = os.environ.get("OCIREG_CACHE_DIR")
+    os.environ["OCIREG_CACHE_DIR"] = str(tmp_path_factory.mktemp("ocireg-cache"))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OCIREG_CACHE_DIR", None)
+        else:
+            os.environ["OCIREG_CACHE_DIR"] = before
+
+
 def _require_registry_binary() -> None:
     """Skip without the binary, but fail in CI where a skip would hide lost coverage."""
     if REGISTRY_BIN.is_file() and os.access(REGISTRY_BIN, os.X_OK):

@@ -142,7 +142,7 @@ class Client:
         self._plugin_manager: pluggy.PluginManager | None = None
         self._keychain: Keychain | None = None
         self._lazy_lock = threading.Lock()
-        handlers = PluginHandlers(lambda: self.plugin_manager)
+        handlers = PluginHandlers(lambda: self.plugin_manager, self._plugin_options)
         if plugins:
             handlers.collect()
         #: The manifest handlers (the plugins' ones too), collected on first use.

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import PluginError
@@ -79,6 +79,7 @@ def get_plugin_manager(
     from .builtin.environment import EnvironmentProvider, GenericEnvironmentProvider
     from .builtin.explicit import ExplicitCredentialsProvider
 
+    blocked = list(blocked)
     pm = _manager_class()(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     for blocked_name in blocked:
@@ -117,7 +118,10 @@ def get_plugin_manager(
         if id(plugin) in late:
             _register(pm, plugin, plugin_name)
     if load_entrypoints:
-        _load_entrypoints(pm, {name for _, name in extra if name})
+        skip = {name for _, name in extra if name}
+        loaded = _load_entrypoints(pm, skip)
+        if not skip and not blocked:  # every installed plugin loaded: the index can say
+            _remember_hooks(pm, loaded)
     for plugin, plugin_name in reversed(extra):
         if id(plugin) not in late:
             _register(pm, plugin, plugin_name)
@@ -175,7 +179,40 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
         ) from None
 
 
-def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
+def _remember_hooks(pm: pluggy.PluginManager, installed: Iterable[str]) -> None:
+    """Record in the plugin index (:mod:`ocireg.plugin_index`) the hooks each installed
+    plugin implements, unless the index already says so."""
+    from . import plugin_index
+
+    names = set(installed)
+    hooks: dict[str, list[str]] = {name: [] for name in names}
+    files = {_defined_in(pm.get_plugin(name)) for name in names}
+    for hook_name in dir(pm.hook):
+        caller = getattr(pm.hook, hook_name)
+        if hook_name.startswith("ocireg_") and hasattr(caller, "get_hookimpls"):
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name in names:
+                    hooks[impl.plugin_name].append(hook_name)
+                    files.add(
+                        getattr(getattr(impl.function, "__code__", None), "co_filename", None)
+                    )
+    known = plugin_index.installed_hooks()
+    if known is None or {n: sorted(h) for n, h in known.items()} != {
+        n: sorted(h) for n, h in hooks.items()
+    }:
+        plugin_index.remember(hooks, (f for f in files if isinstance(f, str)))
+
+
+def _defined_in(plugin: Any) -> str | None:
+    """The file of the module a plugin is, or of the module its class is defined in."""
+    import sys
+
+    module = plugin if hasattr(plugin, "__file__") else sys.modules.get(type(plugin).__module__)
+    path = getattr(module, "__file__", None)
+    return path if isinstance(path, str) else None
+
+
+def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> list[str]:
     """Register the ``ocireg`` entry points except blocked names and those in ``skip`` (a
     plugin of that name is passed to the Client), so that pluggy (last registered, first
     asked) asks them in alphabetical order.
@@ -204,6 +241,7 @@ def _load_entrypoints(pm: pluggy.PluginManager, skip: set[str]) -> None:
         pm.unregister(name=name)
     for name in sorted(loaded, reverse=True):
         pm.register(loaded[name], name=name)
+    return list(loaded)
 
 
 def _load_each(pm: pluggy.PluginManager, skip: set[str]) -> None:
@@ -242,6 +280,28 @@ def collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
     return handlers
 
 
+def builtin_handlers_suffice(
+    plugins: Iterable[Any], load_entrypoints: bool, blocked: Iterable[str]
+) -> bool:
+    """Whether a client with these plugin options has only the built-in manifest handlers,
+    known without making its plugin manager: no plugin given, the built-in handlers not
+    blocked, and no installed plugin (that is not blocked) implementing
+    ``ocireg_manifest_handlers``, as the plugin index (:mod:`ocireg.plugin_index`) says."""
+    blocked = set(blocked)
+    if list(plugins) or "manifest-handlers" in blocked:
+        return False
+    if not load_entrypoints:
+        return True
+    from . import plugin_index
+
+    hooks = plugin_index.installed_hooks()
+    return hooks is not None and not any(
+        "ocireg_manifest_handlers" in implemented
+        for name, implemented in hooks.items()
+        if name not in blocked
+    )
+
+
 class PluginHandlers(HandlerRegistry):
     """The :class:`~ocireg.manifests.HandlerRegistry` of the handlers a plugin manager's
     plugins give, collected on first use: a client that reads no manifest (a tag list) never
@@ -249,13 +309,21 @@ class PluginHandlers(HandlerRegistry):
     (``tests/unit/test_startup.py`` checks that none is missed).
 
     :param manager: gives the plugin manager (made when first asked, by the Client).
+    :param options: the manager's options (``plugins``, ``load_entrypoints``, ``blocked``,
+        as :func:`get_plugin_manager` takes them); when they show that the built-in handlers
+        are all there is (:func:`builtin_handlers_suffice`), no manager is made for them.
     """
 
-    __slots__ = ("_lock", "_manager", "_ready")
+    __slots__ = ("_lock", "_manager", "_options", "_ready")
 
-    def __init__(self, manager: Callable[[], pluggy.PluginManager]) -> None:
+    def __init__(
+        self,
+        manager: Callable[[], pluggy.PluginManager],
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         # HandlerRegistry.__init__ runs in _collect(), on first use.
         self._manager = manager
+        self._options = options
         self._lock = threading.Lock()
         self._ready = False
 
@@ -265,7 +333,16 @@ class PluginHandlers(HandlerRegistry):
             return
         with self._lock:
             if not self._ready:
-                super().__init__(collect_handlers(self._manager()))
+                options = self._options
+                if options is not None and builtin_handlers_suffice(
+                    options["plugins"], options["load_entrypoints"], options["blocked"]
+                ):
+                    # What the "manifest-handlers" built-in gives, without pluggy's import.
+                    from .manifests import builtin_handlers
+
+                    super().__init__(list(builtin_handlers()))
+                else:
+                    super().__init__(collect_handlers(self._manager()))
                 self._ready = True
 
     @property
