@@ -82,8 +82,9 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], Iterable[str]])
         json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
         sys.stdout.write("\n")
     else:
-        for line in text():
-            print(printable(line))
+        lines = [printable(line) for line in text()]
+        if lines:  # one write: a 2,000-tag list was 2,000 print() calls
+            sys.stdout.write("\n".join(lines) + "\n")
 
 
 def registry_arg(text: str) -> str:
