@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .auth.credentials import Credentials
 from .auth.realm import Resolver, system_resolver
 from .digest import Digest
-from .manifests import Descriptor, HandlerRegistry, Manifest, Platform
 from .plugins import NativeAPIs, PluginHandlers, get_plugin_manager
 from .reference import Reference
 from .remote import MAX_MANIFEST_SIZE, RegistryInfo, Remote
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from .builtin.explicit import ExplicitCredentials
     from .copy import CopyResult
     from .deletion import BatchPlan, BatchResult, DeletePlan, RepositoryGraph, SharedDigest
+    from .manifests import Descriptor, HandlerRegistry, Manifest, Platform
 
 
 class _Operation:
@@ -308,7 +308,7 @@ class Client:
         return download.pull_blob(
             self.remote,
             _ref(repository),
-            digest if isinstance(digest, Descriptor) else str(digest),
+            str(digest) if isinstance(digest, str | Digest) else digest,
             dest,
             size=size,
             force=force,

@@ -38,12 +38,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import PluginError
-from .manifests import HandlerRegistry, Manifest
 
 if TYPE_CHECKING:
     import pluggy
 
     from .auth.credentials import Credentials
+    from .manifests import HandlerRegistry, Manifest, ManifestHandler
     from .registry_api import RegistryAPI
 
 ENTRY_POINT_GROUP = "ocireg"
@@ -302,11 +302,18 @@ def builtin_handlers_suffice(
     )
 
 
-class PluginHandlers(HandlerRegistry):
+if TYPE_CHECKING:
+    _Handlers = HandlerRegistry
+else:
+    _Handlers = object  # the manifest modules are imported when the handlers are first used
+
+
+class PluginHandlers(_Handlers):
     """The :class:`~ocireg.manifests.HandlerRegistry` of the handlers a plugin manager's
     plugins give, collected on first use: a client that reads no manifest (a tag list) never
-    makes its plugin manager. Each public method of HandlerRegistry makes sure of it first
-    (``tests/unit/test_startup.py`` checks that none is missed).
+    makes its plugin manager, nor imports the manifest types. Each public method of
+    HandlerRegistry is here, collecting first (``tests/unit/test_startup.py`` checks that
+    none is missed).
 
     :param manager: gives the plugin manager (made when first asked, by the Client).
     :param options: the manager's options (``plugins``, ``load_entrypoints``, ``blocked``,
@@ -314,64 +321,63 @@ class PluginHandlers(HandlerRegistry):
         are all there is (:func:`builtin_handlers_suffice`), no manager is made for them.
     """
 
-    __slots__ = ("_lock", "_manager", "_options", "_ready")
+    __slots__ = ("_lock", "_manager", "_options", "_registry")
 
     def __init__(
         self,
         manager: Callable[[], pluggy.PluginManager],
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        # HandlerRegistry.__init__ runs in _collect(), on first use.
         self._manager = manager
         self._options = options
         self._lock = threading.Lock()
-        self._ready = False
+        self._registry: HandlerRegistry | None = None
 
     def collect(self) -> None:
         """Collect the handlers now (once); a conflict is a ManifestError here."""
-        if self._ready:
-            return
+        self._collected()
+
+    def _collected(self) -> HandlerRegistry:
+        registry = self._registry
+        if registry is not None:
+            return registry
         with self._lock:
-            if not self._ready:
+            if self._registry is None:
+                from .manifests import HandlerRegistry, builtin_handlers
+
                 options = self._options
                 if options is not None and builtin_handlers_suffice(
                     options["plugins"], options["load_entrypoints"], options["blocked"]
                 ):
                     # What the "manifest-handlers" built-in gives, without pluggy's import.
-                    from .manifests import builtin_handlers
-
-                    super().__init__(list(builtin_handlers()))
+                    self._registry = HandlerRegistry(list(builtin_handlers()))
                 else:
-                    super().__init__(collect_handlers(self._manager()))
-                self._ready = True
+                    self._registry = HandlerRegistry(collect_handlers(self._manager()))
+            return self._registry
 
     @property
     def media_types(self) -> tuple[str, ...]:
-        self.collect()
-        return super().media_types
+        return self._collected().media_types
 
     def __contains__(self, media_type: object) -> bool:
-        self.collect()
-        return super().__contains__(media_type)
+        return media_type in self._collected()
 
-    def handler_for(self, media_type: str) -> Any:
-        self.collect()
-        return super().handler_for(media_type)
+    def handler_for(self, media_type: str) -> ManifestHandler:
+        return self._collected().handler_for(media_type)
 
     def accept_header(self) -> str:
-        self.collect()
-        return super().accept_header()
+        return self._collected().accept_header()
 
-    def resolve_media_type(self, doc: Any, content_type: str | None) -> str:
-        self.collect()
-        return super().resolve_media_type(doc, content_type)
+    def resolve_media_type(self, doc: Mapping[str, Any], content_type: str | None) -> str:
+        return self._collected().resolve_media_type(doc, content_type)
 
     def parse(self, raw: bytes, content_type: str | None = None) -> Manifest:
-        self.collect()
-        return super().parse(raw, content_type)
+        return self._collected().parse(raw, content_type)
 
     @classmethod
     def builtin(cls) -> HandlerRegistry:
+        from .manifests import HandlerRegistry
+
         return HandlerRegistry.builtin()
 
 

@@ -2,7 +2,8 @@
 measures the time): against a plain-http loopback registry, ``ocireg tags``, ``ping``,
 ``digest`` and ``manifest`` load no CA bundle and open no TLS connection; the commands that
 need no hook (an open registry's tags, ping) make no plugin manager and read no entry
-points, the others read them in one pass; and no command imports what only other commands
+points, the others read them in one pass, and not at all once the plugin index knows that no
+installed plugin adds manifest handlers; and no command imports what only other commands
 need. A TLS registry on loopback is still spoken to with TLS."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,12 +67,16 @@ NOT_FOR_READING = {
 }
 
 
-def run(*args: str) -> tuple[dict[str, Any], str]:
+def run(*args: str, cache: str | None = None) -> tuple[dict[str, Any], str]:
+    """``cache``: the plugin index's directory (default: the test session's)."""
+    env = {"HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent"}
+    if cache is not None:
+        env["OCIREG_CACHE_DIR"] = cache
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
-        env=cli_env({"HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent"}),
+        env=cli_env(env),
         timeout=120,
         check=False,
     )
@@ -108,15 +114,27 @@ def test_tags_and_ping_of_an_open_plain_http_registry_load_nothing_they_do_not_n
 
 
 @pytest.mark.parametrize("command", ["digest", "manifest"])
-def test_digest_and_manifest_read_the_entry_points_in_one_pass(image: str, command: str) -> None:
-    report, out = run(command, image)
+def test_digest_and_manifest_read_the_entry_points_once_then_never(
+    image: str, command: str, tmp_path: Path
+) -> None:
+    # First run: no plugin index yet, so the manifest handlers are asked of every plugin
+    # (one pass over the distributions), and the index is written.
+    report, out = run(command, image, cache=str(tmp_path))
     assert out.strip()
     assert report["ca_loads"] == 0
     assert report["tls_connections"] == 0
     assert report["tls_probes"] == 1
-    # the manifest handlers are asked of every plugin: one pass over the distributions
     assert report["entry_point_scans"] == 1
+    assert "pluggy" in report["modules"]
     assert sorted(NOT_FOR_READING & set(report["modules"])) == []
+    assert (tmp_path / "plugin-hooks.json").exists()
+    # Then the index says no installed plugin adds handlers: no scan, no pluggy, no plugin.
+    again, out_again = run(command, image, cache=str(tmp_path))
+    assert out_again == out
+    assert again["entry_point_scans"] == 0
+    modules = set(again["modules"])
+    assert "pluggy" not in modules
+    assert not {m for m in modules if m.startswith("ocireg_")}
 
 
 def test_a_tls_registry_on_loopback_is_still_spoken_to_with_tls(registry_tls: Registry) -> None:

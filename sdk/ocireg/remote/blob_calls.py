@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import requests
@@ -14,10 +14,12 @@ import requests
 from ..digest import Digest
 from ..errors import DigestMismatchError, RegistryError
 from ..http_errors import raise_for_status
-from ..manifests import Descriptor
 from ..mediatypes import BLOB_MEDIA_TYPE
 from ..reference import Reference
 from .core import PULL, PUSH, RemoteBase, blob_path
+
+if TYPE_CHECKING:
+    from ..manifests import Descriptor
 
 __all__ = ["BlobCalls"]
 
@@ -57,6 +59,8 @@ class BlobCalls(RemoteBase):
             raise RegistryError(
                 message, status=resp.status_code, operation="HEAD blob", registry=ref.domain
             )
+        from ..manifests import Descriptor
+
         return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=str(d), size=int(length))
 
     def get_blob(

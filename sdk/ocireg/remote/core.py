@@ -21,12 +21,12 @@ from ..errors import ManifestError, RegistryError
 from ..hosts import origin
 from ..http_errors import raise_for_status
 from ..limits import PAGE_BODY_LIMIT, read_bounded
-from ..manifests import HandlerRegistry
 from ..redaction import redact_url
 from ..reference import TAG_PATTERN, Reference
 from ..transport import Transport
 
 if TYPE_CHECKING:
+    from ..manifests import HandlerRegistry
     from ..registry_api import RegistryAPI
 
 __all__ = [

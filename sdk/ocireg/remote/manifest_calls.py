@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -13,10 +14,12 @@ from ..digest import Digest
 from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
 from ..http_errors import raise_for_status, registry_errors
 from ..limits import read_bounded
-from ..manifests import Descriptor, Manifest, schema1_payload
 from ..mediatypes import GENERIC_CONTENT_TYPES, SCHEMA1_TYPES, strip_params
 from ..reference import Reference
 from .core import MAX_MANIFEST_SIZE, PUSH, RemoteBase, manifest_path, target
+
+if TYPE_CHECKING:
+    from ..manifests import Descriptor, Manifest
 
 __all__ = ["ManifestCalls"]
 
@@ -45,6 +48,8 @@ class ManifestCalls(RemoteBase):
             size = resp.headers.get("Content-Length")
         finally:
             resp.close()
+        from ..manifests import Descriptor  # the manifest types load with the first manifest
+
         if not digest or not size:  # old registries: fall back to GET and compute
             m = self.get_manifest(ref)
             return Descriptor(media_type=m.media_type, digest=str(m.digest), size=len(m.raw))
@@ -216,6 +221,8 @@ def _covered(raw: bytes, content_type: str) -> bytes:
     if kind and kind not in SCHEMA1_TYPES and kind not in GENERIC_CONTENT_TYPES:
         return raw
     try:
+        from ..manifests import schema1_payload
+
         return schema1_payload(raw)  # raw itself when unsigned or not schema 1 at all
     except ManifestError:
         return raw  # not a readable schema 1 body: its raw bytes are checked

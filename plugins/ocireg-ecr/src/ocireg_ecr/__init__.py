@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return EcrRegistryAPI
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "PRIVATE_HOST",
     "PUBLIC_HOSTS",
