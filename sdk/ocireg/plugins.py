@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import mediatypes
 from .errors import PluginError
 
 if TYPE_CHECKING:
@@ -280,6 +281,21 @@ def collect_handlers(pm: pluggy.PluginManager) -> list[Any]:
     return handlers
 
 
+#: ``HandlerRegistry.builtin().accept_header()``, known without importing the handlers
+#: (``tests/unit/test_plugin_index.py`` checks that the two agree).
+BUILTIN_ACCEPT = ", ".join(
+    (
+        mediatypes.OCI_INDEX,
+        mediatypes.OCI_MANIFEST,
+        mediatypes.DOCKER_MANIFEST_LIST,
+        mediatypes.DOCKER_MANIFEST,
+        mediatypes.OCI_ARTIFACT_MANIFEST,
+        f"{mediatypes.DOCKER_SCHEMA1_SIGNED};q=0.5",
+        f"{mediatypes.DOCKER_SCHEMA1};q=0.5",
+    )
+)
+
+
 def builtin_handlers_suffice(
     plugins: Iterable[Any], load_entrypoints: bool, blocked: Iterable[str]
 ) -> bool:
@@ -321,7 +337,7 @@ class PluginHandlers(_Handlers):
         are all there is (:func:`builtin_handlers_suffice`), no manager is made for them.
     """
 
-    __slots__ = ("_lock", "_manager", "_options", "_registry")
+    __slots__ = ("_builtin", "_lock", "_manager", "_options", "_registry")
 
     def __init__(
         self,
@@ -332,6 +348,16 @@ class PluginHandlers(_Handlers):
         self._options = options
         self._lock = threading.Lock()
         self._registry: HandlerRegistry | None = None
+        self._builtin: bool | None = None
+
+    def _builtin_only(self) -> bool:
+        """Whether the built-in handlers are all there is (decided once)."""
+        if self._builtin is None:
+            options = self._options
+            self._builtin = options is not None and builtin_handlers_suffice(
+                options["plugins"], options["load_entrypoints"], options["blocked"]
+            )
+        return self._builtin
 
     def collect(self) -> None:
         """Collect the handlers now (once); a conflict is a ManifestError here."""
@@ -345,10 +371,7 @@ class PluginHandlers(_Handlers):
             if self._registry is None:
                 from .manifests import HandlerRegistry, builtin_handlers
 
-                options = self._options
-                if options is not None and builtin_handlers_suffice(
-                    options["plugins"], options["load_entrypoints"], options["blocked"]
-                ):
+                if self._builtin_only():
                     # What the "manifest-handlers" built-in gives, without pluggy's import.
                     self._registry = HandlerRegistry(list(builtin_handlers()))
                 else:
@@ -366,6 +389,8 @@ class PluginHandlers(_Handlers):
         return self._collected().handler_for(media_type)
 
     def accept_header(self) -> str:
+        if self._registry is None and self._builtin_only():
+            return BUILTIN_ACCEPT  # a HEAD needs no manifest type imported
         return self._collected().accept_header()
 
     def resolve_media_type(self, doc: Mapping[str, Any], content_type: str | None) -> str:

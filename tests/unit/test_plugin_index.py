@@ -14,6 +14,7 @@ import pytest
 
 from ocireg import Client, plugin_index
 from ocireg.manifests import HandlerRegistry
+from ocireg.plugins import BUILTIN_ACCEPT
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +101,12 @@ def test_an_unwritable_cache_is_no_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with Client() as client:
         assert client.handlers.accept_header() == HandlerRegistry.builtin().accept_header()
     assert plugin_index.installed_hooks() is not None  # remembered in this process at least
+
+
+def test_the_built_in_accept_header_needs_no_handler_imported() -> None:
+    assert HandlerRegistry.builtin().accept_header() == BUILTIN_ACCEPT
+    with Client(load_entrypoints=False) as client:
+        assert client.handlers.accept_header() == BUILTIN_ACCEPT
+        assert client.handlers._registry is None  # type: ignore[attr-defined]
+        assert "application/vnd.oci.image.manifest.v1+json" in client.handlers
+        assert client.handlers._registry is not None  # type: ignore[attr-defined]
