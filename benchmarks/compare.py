@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import hashlib
 import itertools
 import json
 import os
@@ -41,9 +42,49 @@ from _seed import BigImage, random_file, seed_big_image, seed_index, seed_tags  
 
 from tests.fixtures.registry import Registry, start_registry  # noqa: E402
 
+#: The Python that runs ocireg and the requests floor, and the ocireg command: the lean
+#: virtualenv's (ocireg installed as a user installs it, nothing else) unless --dev-venv.
 PY = sys.executable
-_SCRIPT = Path(PY).with_name("ocireg")
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [PY, "-m", "ocireg.cli"]
+CLI: list[str] = []
+
+
+def use_python(python: str) -> None:
+    global PY, CLI
+    PY = python
+    script = Path(python).with_name("ocireg")
+    CLI = [str(script)] if script.exists() else [python, "-m", "ocireg.cli"]
+
+
+use_python(sys.executable)
+
+
+def _sources_stamp() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([ROOT / "pyproject.toml", *(ROOT / "sdk").rglob("*.py")]):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def lean_venv(venv: Path, install: bool) -> str | None:
+    """A virtualenv holding ocireg (a regular install of this tree, with its dependencies)
+    and nothing else, as a user has it: no editable-install hooks, no development tools, no
+    plugins. Reinstalled when the sources change. None when it cannot be had."""
+    python = venv / "bin" / "python"
+    stamp_file = venv / "ocireg-sources.sha256"
+    stamp = _sources_stamp()
+    current = stamp_file.exists() and stamp_file.read_text() == stamp and python.exists()
+    if not current and install:
+        if not python.exists():
+            _try([sys.executable, "-m", "venv", str(venv)], "the lean virtualenv")
+        fresh = not _imports(str(python), "requests")
+        pip = [str(python), "-m", "pip", "install", "-q", "--force-reinstall"]
+        _try([*pip, *([] if fresh else ["--no-deps"]), str(ROOT)], "ocireg (lean virtualenv)")
+        if _imports(str(python), "ocireg.cli"):
+            stamp_file.write_text(stamp)
+            current = True
+    return str(python) if current else None
+
+
 ACCEPT = "Accept: " + ", ".join(
     [
         "application/vnd.oci.image.index.v1+json",
@@ -569,6 +610,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--push-mib", type=float, default=256, help="size of the pushed blob")
     parser.add_argument("--peers-venv", type=Path, default=tmp / "ocireg-peers-venv")
     parser.add_argument("--node-dir", type=Path, default=tmp / "ocireg-peers-node")
+    parser.add_argument("--ocireg-venv", type=Path, default=tmp / "ocireg-bench-venv")
+    parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run ocireg from this (development) virtualenv instead of the lean one",
+    )
     parser.add_argument("--no-install", action="store_true", help="measure only what is there")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repetition (CI)")
     args = parser.parse_args(argv)
@@ -585,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wanted = [o for o in OPERATIONS if not args.only or o in args.only.split(",")]
     peers = find_peers(args.peers_venv, args.node_dir, install=not args.no_install)
+    lean = None if args.dev_venv else lean_venv(args.ocireg_venv, not args.no_install)
+    use_python(lean or sys.executable)
     compile_bytecode(peers)
     started = time.perf_counter()
     failures: list[str] = []
@@ -649,7 +698,9 @@ def header(peers: Peers, args: argparse.Namespace) -> str:
     return (
         f"## ocireg compared ({'smoke' if args.smoke else f'{args.reps} repetitions'})\n\n"
         f"{os.cpu_count()} cpus, python {platform.python_version()}; peers: {found}. "
-        "Registry: CNCF distribution on loopback, open mode (plain http).\n"
+        "Registry: CNCF distribution on loopback, open mode (plain http). "
+        f"ocireg and the requests floor run with {PY}"
+        f"{' (the development virtualenv)' if sys.executable == PY else ''}.\n"
     )
 
 
