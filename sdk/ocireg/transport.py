@@ -227,7 +227,8 @@ class Transport:
         replay = ReplayableBody(data)
         # A body should not be sent only to meet a 401 (nor can every body be sent twice):
         # until the registry has answered, a request with one pings first (registry_state).
-        st = self.state(registry, ping=data is not None)
+        empty = data is None or (isinstance(data, bytes | bytearray | str) and not data)
+        st = self.state(registry, ping=not empty)
         own_origin: bool | None = None
         if plain_path(path_or_url) and bare_origin(st.base_url):
             # "/v2/...": what urljoin would give, and on the registry's own origin.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ocireg import Client
 from tests.fixtures.clients import count_requests
@@ -67,3 +68,14 @@ def test_a_first_request_with_a_body_pings_first(registry_basic: Registry) -> No
     url = f"{registry_basic.url}/v2"
     # The ping learns Basic; the manifest then travels once, with the credentials.
     assert calls == [("GET", f"{url}/"), ("PUT", f"{url}/first/basic/manifests/v2")]
+
+
+def test_a_push_opens_its_upload_without_a_ping(registry_open: Registry, tmp_path: Path) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x" * 4096)
+    with Client(load_entrypoints=False) as client:
+        calls = count_requests(client)
+        client.push_blob(f"{registry_open.host}/first/push", blob)
+    methods = [method for method, _ in calls]
+    # The POST has no body, so it goes first and learns that no credentials are asked for.
+    assert methods[0] == "POST" and ("GET", f"{registry_open.url}/v2/") not in calls
