@@ -49,14 +49,13 @@ __all__ = [
 
 log = logging.getLogger("ocireg.blobs")
 
-#: The most one read hands out (and the unit of hashing): each chunk is one hand-off to the
-#: hash thread, so fewer, larger chunks cost less. Measured on the 2-core VM, 512 MiB read
-#: through ``open_blob`` (benchmarks/bench_blobs.py; compare.py ``stream``): 512 KiB
-#: chunks took 1.03-1.20x the time of hashlib over the file and 1.15-1.24x a requests
-#: ``iter_content`` + hashlib loop; 1 MiB takes 0.93x and 0.96x, for a peak RSS of 38.7
-#: MiB instead of 34.4 (the queue of 6 and the heap of 1 MiB ``bytes``). pull_blob reads
-#: into its own buffers and is not affected (31.5 MiB).
-CHUNK_SIZE = 1 << 20
+#: The most one read hands out (and the unit of hashing). Each chunk in flight is memory
+#: held (the hash queue, the consumer's, the one being read), and 1 MiB ``bytes`` of
+#: varying length also fragment the heap: 1 MiB chunks in a queue of 8 held ~13 MiB. With
+#: 512 KiB an ``open_blob`` holds ~4 MiB, at the same speed (benchmarks/bench_blobs.py).
+#: Larger chunks look faster in a long-lived process that has read a few blobs, but a fresh
+#: process reading 1 GiB took 1.06-1.56 s with 1 MiB against 0.94-1.07 s with 512 KiB.
+CHUNK_SIZE = 512 << 10
 #: A dropped connection is resumed only if this much arrived since the previous attempt, or
 #: RESUME_AFTER seconds passed (containers/image's rule), and at most MAX_RESUMES times: a
 #: server that cuts every response short fails fast instead of being asked forever.
