@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.cli import cli_env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = REPO_ROOT / "ansible_collections" / "ocireg" / "registry"
 BIN = Path(sys.executable).parent
@@ -42,11 +44,7 @@ def ansible_tool(name: str) -> str:
 def ansible_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A clean environment: no OCIREG_*/DOCKER_* credentials of the caller, no ansible.cfg,
     an empty docker config unless the test gives one."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OCIREG_", "DOCKER_", "ANSIBLE_", "REGISTRY_AUTH"))
-    }
+    env = cli_env(also=("ANSIBLE_", "REGISTRY_AUTH"))
     empty_docker = tmp_path / "no-docker-config"
     empty_docker.mkdir(exist_ok=True)
     env.update(

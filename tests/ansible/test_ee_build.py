@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from tests.ansible.conftest import COLLECTION, REPO_ROOT, ansible_tool
+from tests.fixtures.cli import cli_env
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
@@ -84,7 +85,7 @@ def podman_env() -> Iterator[dict[str, str]]:
     (root / "storage.conf").write_text(
         f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIREG_", "DOCKER_"))}
+    env = cli_env()
     env.update(
         CONTAINERS_CONF=str(root / "containers.conf"),
         CONTAINERS_STORAGE_CONF=str(root / "storage.conf"),

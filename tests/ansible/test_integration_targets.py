@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.ansible.conftest import COLLECTION, ansible_tool
+from tests.fixtures.cli import cli_env
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
@@ -75,11 +76,7 @@ def _seed(
 def _environment(tmp_path: Path) -> dict[str, str]:
     """No credentials or Ansible settings of the caller; a HOME and docker config of our own;
     this venv first on PATH (ansible-test finds ``ansible-playbook`` & co. next to itself)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OCIREG_", "DOCKER_", "ANSIBLE_", "REGISTRY_AUTH"))
-    }
+    env = cli_env(also=("ANSIBLE_", "REGISTRY_AUTH"))
     home = tmp_path / "home"
     (home / "docker").mkdir(parents=True)
     env.update(

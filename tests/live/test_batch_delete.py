@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +32,7 @@ from ocireg.deletion import preview as plan_preview
 from ocireg.manifests import EMPTY_BLOB, EMPTY_DESCRIPTOR, build_image_manifest
 from ocireg.referrers import fallback_tag
 from tests.conftest import RegistryFactory
+from tests.fixtures.cli import cli_env
 from tests.fixtures.clients import client_for, count_requests, pull_everything
 from tests.fixtures.images import OCI_MANIFEST, Pushed, Pusher
 from tests.fixtures.registry import Registry
@@ -380,8 +380,7 @@ def test_tag_delete_that_takes_the_manifest_is_repaired(httpserver: HTTPServer) 
 
 
 def _ocireg(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIREG_", "DOCKER_"))}
-    env.update(HOME=str(home), DOCKER_CONFIG=str(home / ".docker"))
+    env = cli_env({"HOME": str(home), "DOCKER_CONFIG": str(home / ".docker")})
     return subprocess.run(
         [sys.executable, "-m", "ocireg.cli", *args],
         capture_output=True,

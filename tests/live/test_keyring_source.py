@@ -12,6 +12,7 @@ import pytest
 
 from ocireg import Client
 from ocireg.auth.token import TOKENS
+from tests.fixtures.cli import KEPT
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
@@ -51,6 +52,8 @@ class JsonFileKeyring(KeyringBackend):
 @pytest.fixture
 def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name in list(__import__("os").environ):
+        if name in KEPT:
+            continue  # the test session's cache, not a credential
         if name.startswith("OCIREG_") or name in ("DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))

@@ -38,6 +38,7 @@ from ocireg.builtin import containers_auth, docker_config, environment
 from ocireg.builtin import credential_helpers as helpers
 from ocireg.manifests import ImageManifest
 from ocireg.mediatypes import OCI_MANIFEST
+from tests.fixtures.cli import cli_env
 from tests.fixtures.isolation import isolated_credentials
 
 HOST = "registry.test:5000"
@@ -946,7 +947,7 @@ def test_import_ocireg_loads_no_cloud_or_keyring_libraries() -> None:
         print([m for m in sys.modules if m in heavy or m.startswith(tuple(h + "." for h in heavy))])
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIREG_", "DOCKER_"))}
+    env = cli_env()
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
