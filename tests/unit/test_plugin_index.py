@@ -66,10 +66,15 @@ def test_a_change_on_sys_path_invalidates_the_index(
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
-    assert plugin_index.installed_hooks() is None
-    monkeypatch.setattr(plugin_index, "_memo", None)
-    (site / "new_plugin-1.0.dist-info").mkdir()  # an install changes the directory's time
+    assert plugin_index.installed_hooks() is None  # a new directory on sys.path
+    # Remembered with that directory on sys.path, the index holds until an install there
+    # changes the directory's time.
     os.utime(site, ns=(1, 1))
+    plugin_index.remember({"quiet": ["ocireg_get_credentials"]}, [])
+    monkeypatch.setattr(plugin_index, "_memo", None)
+    assert plugin_index.installed_hooks() == {"quiet": ["ocireg_get_credentials"]}
+    (site / "new_plugin-1.0.dist-info").mkdir()
+    os.utime(site, ns=(2, 2))  # what the install did, made certain on coarse clocks
     assert plugin_index.installed_hooks() is None
 
 
