@@ -66,7 +66,10 @@ def _key() -> list[object]:
 def _read() -> list[dict[str, object]]:
     try:
         with open(os.path.join(cache_dir(), INDEX_FILE), encoding="utf-8") as f:
-            data = json.loads(f.read(MAX_INDEX_BYTES + 1)[:MAX_INDEX_BYTES])
+            text = f.read(MAX_INDEX_BYTES + 1)
+        if len(text) > MAX_INDEX_BYTES:
+            return []
+        data = json.loads(text)
     except (OSError, ValueError, RecursionError):
         return []
     entries = data.get("entries") if isinstance(data, dict) else None

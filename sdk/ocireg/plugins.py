@@ -33,6 +33,7 @@ A plugin answers only for the hosts it recognises and returns None otherwise.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -206,8 +207,6 @@ def _remember_hooks(pm: pluggy.PluginManager, installed: Iterable[str]) -> None:
 
 def _defined_in(plugin: Any) -> str | None:
     """The file of the module a plugin is, or of the module its class is defined in."""
-    import sys
-
     module = plugin if hasattr(plugin, "__file__") else sys.modules.get(type(plugin).__module__)
     path = getattr(module, "__file__", None)
     return path if isinstance(path, str) else None
