@@ -8,49 +8,18 @@ need. A TLS registry on loopback is still spoken to with TLS."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.cli import cli_env
+from tests.fixtures.cli import probe
 from tests.fixtures.images import Pusher
 from tests.fixtures.registry import Registry
 
 pytestmark = pytest.mark.live
 
-#: Runs ``ocireg ARGS`` in this process, counting what costs start-up time, then reports.
-PROBE = """
-import importlib.metadata, json, runpy, ssl, sys
-seen = {"ca_loads": 0, "tls_connections": 0, "tls_probes": 0, "entry_point_scans": 0}
-
-def counting(owner, name, key):
-    real = getattr(owner, name)
-    def wrapper(*args, **kwargs):
-        seen[key] += 1
-        return real(*args, **kwargs)
-    setattr(owner, name, wrapper)
-
-counting(ssl.SSLContext, "load_verify_locations", "ca_loads")
-counting(ssl.SSLContext, "load_default_certs", "ca_loads")
-counting(ssl.SSLContext, "wrap_socket", "tls_connections")
-counting(ssl.SSLContext, "wrap_bio", "tls_probes")
-counting(importlib.metadata, "distributions", "entry_point_scans")
-counting(importlib.metadata, "entry_points", "entry_point_scans")
-sys.argv = ["ocireg", *sys.argv[1:]]
-try:
-    runpy.run_module("ocireg.cli", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-seen.update(code=code, modules=sorted(sys.modules))
-print(json.dumps(seen), file=sys.stderr)
-"""
 
 #: Modules only other commands need (copy, upload, delete, the progress bar...).
 NOT_FOR_READING = {
@@ -72,17 +41,7 @@ def run(*args: str, cache: str | None = None) -> tuple[dict[str, Any], str]:
     env = {"HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent"}
     if cache is not None:
         env["OCIREG_CACHE_DIR"] = cache
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(env),
-        timeout=120,
-        check=False,
-    )
-    report = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert report["code"] in (0, None), proc.stderr
-    return report, proc.stdout
+    return probe(*args, env=env)
 
 
 @pytest.fixture(scope="module")

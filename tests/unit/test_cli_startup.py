@@ -3,44 +3,20 @@ plugin manager or the progress bar library (benchmarks/bench_startup.py measures
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.cli import cli_env
+from tests.fixtures.cli import cli_env, probe
 
 #: Top-level packages a command that talks to no registry must not load.
 HEAVY = ("requests", "urllib3", "tqdm", "pluggy", "argcomplete", "importlib_metadata")
 
-#: Runs the CLI as ``python -m ocireg.cli ARGS`` would, then prints what was imported.
-PROBE = """
-import json, runpy, sys
-sys.argv = ["ocireg", *sys.argv[1:]]
-try:
-    runpy.run_module("ocireg.cli", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
-"""
-
 
 def imported_by(*args: str) -> set[str]:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
-    )
-    report = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert report["code"] in (0, None), proc.stderr
-    return set(report["modules"])
+    return set(probe(*args)[0]["modules"])
 
 
 @pytest.mark.parametrize("args", [("parse", "mongo"), ("--version",)], ids=["parse", "version"])
