@@ -493,19 +493,14 @@ print(json.dumps(out))
 
 
 def peers_python(venv: Path) -> Path | None:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "python-dxf", "oras"],
-                check=True,
-                capture_output=True,
-            )
-        except (subprocess.CalledProcessError, OSError) as exc:
-            print(f"peers not installed ({exc}); skipping python-dxf / oras-py", file=sys.stderr)
-            return None
-    return python
+    """The peers' interpreter with python-dxf / oras-py (installed on first use), or None."""
+    from _peers import imports, peers_venv
+
+    python = peers_venv(venv, {"dxf": "python-dxf", "oras": "oras"})
+    if python is None or not (imports(python, "dxf") and imports(python, "oras")):
+        print("python-dxf / oras-py not installed; not measured", file=sys.stderr)
+        return None
+    return Path(python)
 
 
 def bench_peers(python: Path, registry: Registry) -> list[Row]:

@@ -169,22 +169,14 @@ def bench_local(runs: int) -> tuple[int, float]:
 
 
 def peers_python(venv: Path) -> Path | None:
-    """The peers' interpreter, python-dxf installed (created on first use), or None."""
-    python = venv / "bin" / "python"
-    try:
-        if not python.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        probe = subprocess.run([str(python), "-c", "import dxf"], capture_output=True)
-        if probe.returncode != 0:
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "python-dxf"],
-                check=True,
-                capture_output=True,
-            )
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"python-dxf not installed ({exc}); not measured", file=sys.stderr)
+    """The peers' interpreter with python-dxf (installed on first use), or None."""
+    from _peers import imports, peers_venv
+
+    python = peers_venv(venv, {"dxf": "python-dxf"})
+    if python is None or not imports(python, "dxf"):
+        print("python-dxf not installed; not measured", file=sys.stderr)
         return None
-    return python
+    return Path(python)
 
 
 def bench_registry(runs: int, peers: Path | None, baseline: float) -> int:

@@ -38,6 +38,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk"), str(BENCH)]
 
 from _measure import Result, run, table  # noqa: E402
+from _peers import attempt, imports, peers_venv  # noqa: E402
 from _seed import BigImage, random_file, seed_big_image, seed_index, seed_tags  # noqa: E402
 
 from tests.fixtures.registry import Registry, start_registry  # noqa: E402
@@ -75,11 +76,11 @@ def lean_venv(venv: Path, install: bool) -> str | None:
     current = stamp_file.exists() and stamp_file.read_text() == stamp and python.exists()
     if not current and install:
         if not python.exists():
-            _try([sys.executable, "-m", "venv", str(venv)], "the lean virtualenv")
-        fresh = not _imports(str(python), "requests")
+            attempt([sys.executable, "-m", "venv", str(venv)], "the lean virtualenv")
+        fresh = not imports(str(python), "requests")
         pip = [str(python), "-m", "pip", "install", "-q", "--force-reinstall"]
-        _try([*pip, *([] if fresh else ["--no-deps"]), str(ROOT)], "ocireg (lean virtualenv)")
-        if _imports(str(python), "ocireg.cli"):
+        attempt([*pip, *([] if fresh else ["--no-deps"]), str(ROOT)], "ocireg (lean virtualenv)")
+        if imports(str(python), "ocireg.cli"):
             stamp_file.write_text(stamp)
             current = True
     return str(python) if current else None
@@ -157,22 +158,12 @@ class Peers:
     node: str | None = shutil.which("node")
 
 
-def _imports(python: str, module: str) -> bool:
-    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False)
-    return done.returncode == 0
-
-
 def find_peers(venv: Path, node_dir: Path, install: bool) -> Peers:
     peers = Peers()
-    python = venv / "bin" / "python"
-    if install and not (python.exists() and _imports(str(python), "dxf")):
-        _try([sys.executable, "-m", "venv", str(venv)], "python peers")
-    for module, package in (("dxf", "python-dxf"), ("oras", "oras")):
-        if install and python.exists() and not _imports(str(python), module):
-            _try([str(python), "-m", "pip", "install", "-q", package], package)
-    if python.exists():
-        peers.python = str(python)
-        peers.dxf, peers.oras = _imports(str(python), "dxf"), _imports(str(python), "oras")
+    python = peers_venv(venv, {"dxf": "python-dxf", "oras": "oras"}, install=install)
+    if python is not None:
+        peers.python = python
+        peers.dxf, peers.oras = imports(python, "dxf"), imports(python, "oras")
     modules = node_dir / "node_modules"
     if (
         install
@@ -181,19 +172,13 @@ def find_peers(venv: Path, node_dir: Path, install: bool) -> Peers:
         and not (modules / "docker-registry-client").exists()
     ):
         node_dir.mkdir(parents=True, exist_ok=True)
-        _try(
+        attempt(
             ["npm", "install", "--silent", "--prefix", str(node_dir), "docker-registry-client"],
             "npm",
         )
     if peers.node and (modules / "docker-registry-client").exists():
         peers.node_modules = modules
     return peers
-
-
-def _try(argv: list[str], what: str) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(f"could not install {what}: {done.stderr.strip()[-200:]}", file=sys.stderr)
 
 
 def compile_bytecode(peers: Peers) -> None:
