@@ -14,13 +14,11 @@ import contextlib
 import http.client
 import logging
 import re
+import sys
 import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-
-import requests
-import urllib3.exceptions
 
 from .digest import Digest, DigestVerifier
 from .errors import (
@@ -36,6 +34,7 @@ from .mediatypes import BLOB_MEDIA_TYPE
 from .stream_io import BackgroundHasher, Release, readinto_watched
 
 if TYPE_CHECKING:
+    from . import wire
     from .reference import Reference
     from .remote import Remote
 
@@ -68,9 +67,18 @@ MAX_RESUMES = 10
 #: ``curl -o FILE`` on an idle 2-core VM (benchmarks/bench_blobs.py).
 THREADED_HASH_MIN = 4 << 20
 
-# A connection dropped mid-body as urllib3 or http.client report it (IncompleteRead, resets,
-# read timeouts); OSError, whatever else a socket raises, is added where it is caught.
-_DROPPED = (urllib3.exceptions.HTTPError, requests.RequestException, http.client.HTTPException)
+# A connection dropped mid-body as http.client reports it (IncompleteRead...) or as a socket
+# does (OSError: resets, read timeouts). Under a
+# caller's requests.Session, urllib3's errors come wrapped as requests' (OSErrors too) or as
+# urllib3's own: _dropped() adds those when urllib3 is loaded.
+_DROPPED: tuple[type[Exception], ...] = (http.client.HTTPException, OSError)
+
+
+def _dropped() -> tuple[type[Exception], ...]:
+    urllib3 = sys.modules.get("urllib3")
+    return _DROPPED if urllib3 is None else (*_DROPPED, urllib3.exceptions.HTTPError)
+
+
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
 
 
@@ -107,7 +115,7 @@ class BlobReader:
         self._hasher: BackgroundHasher | None = None
         self._scratch: bytearray | None = None
         self._fast: http.client.HTTPResponse | None = None
-        self._resp: requests.Response | None = None
+        self._resp: wire.Response | None = None
         #: Bytes received so far; resumes done; GET requests sent (the first included).
         self.received = self.resumes = self.requests = 0
         self._attempt_offset, self._attempt_time = 0, time.monotonic()
@@ -214,7 +222,7 @@ class BlobReader:
             self._rate.feed(len(data))
             if fast.length == 0:
                 fast.close()  # as read() does at the end: the connection goes back to the pool
-        except (*_DROPPED, OSError) as exc:
+        except _dropped() as exc:
             self._resume(exc)
             return None
         if not data:
@@ -249,7 +257,7 @@ class BlobReader:
                     n = len(data)
                     self._rate.feed(n)
                     view[:n] = data
-            except (*_DROPPED, OSError) as exc:
+            except _dropped() as exc:
                 self._resume(exc)
                 continue
             if n and self._skip:
@@ -297,7 +305,7 @@ class BlobReader:
 
     # -- (re)connecting --------------------------------------------------------------------
 
-    def _get(self, start: int) -> requests.Response:
+    def _get(self, start: int) -> wire.Response:
         # identity: Range offsets and Content-Length must count blob bytes, not gzip bytes.
         resp = self._remote.get_blob(self._ref, self.digest, start=start)
         self.requests += 1
@@ -308,11 +316,11 @@ class BlobReader:
             raise
         # http.client's readinto fills our buffer straight from the socket: no allocation and
         # one copy less per chunk than urllib3's read(). Only for bodies not to be decoded.
-        fp = getattr(resp.raw, "_fp", None)
+        fp = getattr(resp.raw, "fp", None) or getattr(resp.raw, "_fp", None)
         self._fast = fp if isinstance(fp, http.client.HTTPResponse) and not self._decode else None
         return resp
 
-    def _check_response(self, resp: requests.Response, start: int) -> None:
+    def _check_response(self, resp: wire.Response, start: int) -> None:
         target = f"{self._ref.path}@{self.digest}"
         raise_for_status(
             resp, operation="GET blob", registry=self._ref.domain, target=target, ok=(200, 206)

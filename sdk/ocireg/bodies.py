@@ -4,12 +4,13 @@ connection (helpers of :mod:`ocireg.transport`)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import OciregError
 from .limits import read_bounded
+
+if TYPE_CHECKING:
+    from . import wire
 
 __all__ = ["DRAIN_LIMIT", "ReplayableBody", "discard"]
 
@@ -40,13 +41,13 @@ class ReplayableBody:
         return self.data
 
 
-def discard(resp: requests.Response) -> None:
+def discard(resp: wire.Response) -> None:
     """Close a response we will not use; a small body is read first so that closing it
     returns the connection to the pool instead of dropping it. At most :data:`DRAIN_LIMIT`
     bytes are read, counted after decoding (a small gzip body may inflate)."""
     length = resp.headers.get("Content-Length", "")
     small = length.isdigit() and int(length) <= DRAIN_LIMIT
     if small and not getattr(resp, "_content_consumed", True):
-        with contextlib.suppress(requests.RequestException, OciregError):
+        with contextlib.suppress(OSError, OciregError):
             read_bounded(resp, DRAIN_LIMIT, "discarded response", truncate=True)
     resp.close()

@@ -26,7 +26,6 @@ from .transport import Transport
 
 if TYPE_CHECKING:
     import pluggy
-    import requests
 
     from . import blobs, copy, deletion, download, images, referrers, upload
     from .auth.keychain import Keychain
@@ -85,7 +84,8 @@ class Client:
     :param verify_tls: set False to skip TLS verification for every registry.
     :param timeout: seconds, or ``(connect, read)``.
     :param max_workers: concurrency for independent requests (HEADs, blob copies).
-    :param session: a ``requests.Session`` to use instead of a new pooled one.
+    :param session: a session to use instead of a new pooled one: ocireg's own
+        :class:`~ocireg.wire.Session`, or a ``requests.Session`` (used as is).
     :param max_retry_wait: the longest ``Retry-After`` wait honoured (seconds); a registry
         asking for more gets a :class:`TooManyRequestsError` saying so.
     :param retry_budget: the most one call sleeps between retries, in all (seconds).
@@ -115,7 +115,7 @@ class Client:
         timeout: float | tuple[float, float] = (10.0, 300.0),
         max_workers: int = 8,
         max_retries: int = 4,
-        session: requests.Session | None = None,
+        session: Any = None,
         max_retry_wait: float = 60.0,
         retry_budget: float = 120.0,
         speed_limit: int = 1024,

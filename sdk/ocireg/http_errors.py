@@ -17,13 +17,13 @@ import logging
 import re
 import socket
 import ssl
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import requests
-
+from . import wire
 from .auth.challenge import pick_challenge
 from .errors import (
     AuthenticationError,
@@ -38,6 +38,7 @@ from .errors import (
 from .limits import SMALL_BODY_LIMIT, read_bounded
 
 __all__ = [
+    "connection_failures",
     "describe_request_error",
     "exception_chain",
     "is_transient",
@@ -46,6 +47,7 @@ __all__ = [
     "raise_for_status",
     "registry_errors",
     "request_error_kind",
+    "request_failures",
     "retry_after",
     "transport_error",
 ]
@@ -54,21 +56,21 @@ log = logging.getLogger("ocireg.http")
 warn_log = logging.getLogger("ocireg")
 #: ``Warning: 299 <agent> "<text>"`` (RFC 7234 section 5.5); several may share one header.
 _WARNING = re.compile(r'(?:^|,)\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
-_NOTES: weakref.WeakKeyDictionary[requests.Response, str] = weakref.WeakKeyDictionary()
+_NOTES: weakref.WeakKeyDictionary[wire.Response, str] = weakref.WeakKeyDictionary()
 
 
-def note_response(resp: requests.Response, remark: str) -> None:
+def note_response(resp: wire.Response, remark: str) -> None:
     """Attach ``remark`` to ``resp``; :func:`raise_for_status` appends it to its message."""
     _NOTES[resp] = remark
 
 
-def registry_errors(resp: requests.Response) -> tuple[RegistryErrorDetail, ...]:
+def registry_errors(resp: wire.Response) -> tuple[RegistryErrorDetail, ...]:
     """The ``{"errors": [...]}`` list of an error response, tolerating anything else. At most
     64 KiB of the body is read (decoded), through the transport's rate guard."""
     try:
         raw = read_bounded(resp, SMALL_BODY_LIMIT, "error body", truncate=True)
         body = json.loads(raw)
-    except (ValueError, RecursionError, requests.RequestException, TransportError):
+    except (ValueError, RecursionError, OSError, TransportError):
         return ()
     items = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(items, list):
@@ -85,13 +87,13 @@ def registry_errors(resp: requests.Response) -> tuple[RegistryErrorDetail, ...]:
 
 
 def raise_for_status(
-    resp: requests.Response,
+    resp: wire.Response,
     *,
     operation: str,
     registry: str,
     target: str,
     ok: Iterable[int] = (200,),
-) -> requests.Response:
+) -> wire.Response:
     """Return ``resp`` when its status is in ``ok``; otherwise raise the matching error.
 
     The message names the operation, the registry and target, the status and the registry's
@@ -141,7 +143,7 @@ def raise_for_status(
     raise RegistryError(message, **kwargs)
 
 
-def retry_after(resp: requests.Response) -> float | None:
+def retry_after(resp: wire.Response) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
     value = resp.headers.get("Retry-After")
     if not value:
@@ -160,9 +162,43 @@ def is_transient(exc: TransportError) -> bool:
     """Whether trying again may help: a lost or timed-out connection, not a refused redirect,
     an untrusted certificate or a malformed URL."""
     cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.SSLError):
+    if cause is None or type(cause).__name__ == "SSLError":
         return False
-    return isinstance(cause, requests.ConnectionError | requests.Timeout)
+    return isinstance(cause, connection_failures())
+
+
+def _requests_exceptions() -> Any:
+    """requests' exceptions module when requests is loaded (a caller gave the Client a
+    ``requests.Session``), else None: ocireg never imports requests itself."""
+    module = sys.modules.get("requests")
+    return getattr(module, "exceptions", None)
+
+
+def connection_failures() -> tuple[type[Exception], ...]:
+    """What a session raises when a connection fails or times out: the wire layer's, and
+    requests' when a caller's ``requests.Session`` is in use."""
+    found: tuple[type[Exception], ...] = (wire.ConnectionError, wire.Timeout)
+    exceptions = _requests_exceptions()
+    if exceptions is not None:
+        found += (exceptions.ConnectionError, exceptions.Timeout)
+    return found
+
+
+def request_failures() -> tuple[type[Exception], ...]:
+    """Every other failure to send a request: a URL or header that cannot be sent (whose
+    message may quote a secret) and the like."""
+    found: tuple[type[Exception], ...] = (wire.RequestException, ValueError, UnicodeError)
+    exceptions = _requests_exceptions()
+    if exceptions is not None:
+        found += (exceptions.RequestException,)
+    return found
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, TimeoutError | wire.Timeout):
+        return True
+    exceptions = _requests_exceptions()
+    return exceptions is not None and isinstance(exc, exceptions.Timeout)
 
 
 def exception_chain(exc: BaseException) -> list[BaseException]:
@@ -187,7 +223,7 @@ _KIND_OF: tuple[tuple[str, Callable[[BaseException], bool]], ...] = (
     ("tls", lambda e: isinstance(e, ssl.SSLError) or type(e).__name__ == "SSLError"),
     ("refused", lambda e: isinstance(e, ConnectionRefusedError)),
     ("dns", lambda e: isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError"),
-    ("timeout", lambda e: isinstance(e, TimeoutError | requests.exceptions.Timeout)),
+    ("timeout", _is_timeout),
 )
 
 
@@ -222,18 +258,19 @@ def describe_request_error(exc: Exception, kind: str | None = None) -> str:
     kind = kind or request_error_kind(exc)
     if kind in _KIND_TEXT:
         return _KIND_TEXT[kind]
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    name = type(exc).__name__  # requests' exceptions and the wire layer's share names
+    if name == "ConnectTimeout":
         return "connection timed out"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
+    if name == "ReadTimeout":
         return "read timed out"
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    if isinstance(exc, connection_failures()):
         return "connection failed"
-    return type(exc).__name__
+    return name
 
 
 def observe(
     registry: str,
-    resp: requests.Response,
+    resp: wire.Response,
     warned: set[str],
     rate_limits: dict[str, dict[str, str]],
 ) -> None:

@@ -16,26 +16,28 @@ Limits (the documented defaults):
   body the transport reads for a caller that did not stream.
 
 Reads use ``read1`` (whatever the socket has, at most one chunk) so that a trickle is seen
-chunk by chunk; decompression is bounded by urllib3 to the amount asked for.
+chunk by chunk; decompression is bounded to the amount asked for.
 """
 
 from __future__ import annotations
 
+import http.client
+import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import requests
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.response import BaseHTTPResponse
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import RegistryError, TransportError
+
+if TYPE_CHECKING:
+    from . import wire
 
 __all__ = [
     "CHUNK",
     "PAGE_BODY_LIMIT",
     "SMALL_BODY_LIMIT",
     "TOKEN_BODY_LIMIT",
+    "BodyResponse",
     "GuardedRaw",
     "RateGuard",
     "guarded_chunks",
@@ -120,21 +122,23 @@ class RateGuard:
 def guarded_chunks(
     raw: Any, guard: RateGuard, *, chunk: int = CHUNK, decode_content: bool = True
 ) -> Iterator[bytes]:
-    """The body of urllib3 response ``raw``, decoded, in chunks of at most ``chunk`` bytes,
-    each fed to ``guard``. urllib3 errors become :class:`TransportError` (their messages name
-    host and port, never a header)."""
-    if isinstance(raw, BaseHTTPResponse):
+    """The body of response ``raw`` (a :class:`~ocireg.wire.Body`, or urllib3's under a
+    caller's ``requests.Session``), decoded, in chunks of at most ``chunk`` bytes, each fed to
+    ``guard``. Read errors become :class:`TransportError` (their messages name host and port,
+    never a header)."""
+    if _decodes(raw):
 
         def read(amt: int) -> bytes:
-            return raw.read1(amt, decode_content=decode_content)
+            data: bytes = raw.read1(amt, decode_content=decode_content)
+            return data
 
-    else:  # a file-like body (a test double, vcrpy's replayed response)
+    else:  # a file-like body (a test double)
         read = raw.read
     while True:
         guard.check()
         try:
             data = read(chunk)
-        except Urllib3Error as exc:
+        except _read_errors() as exc:
             raise TransportError(f"{guard.what}: reading failed ({type(exc).__name__})") from exc
         except OSError as exc:
             raise TransportError(f"{guard.what}: reading failed ({type(exc).__name__})") from exc
@@ -144,8 +148,26 @@ def guarded_chunks(
         yield data
 
 
+def _decodes(raw: Any) -> bool:
+    """Whether ``raw`` reads with ``read1(amt, decode_content=...)``."""
+    from .wire import Body
+
+    if isinstance(raw, Body):
+        return True
+    urllib3 = sys.modules.get("urllib3")
+    return urllib3 is not None and isinstance(raw, urllib3.response.BaseHTTPResponse)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """A body read's failures besides OSError: http.client's, and urllib3's when loaded."""
+    urllib3 = sys.modules.get("urllib3")
+    if urllib3 is None:
+        return (http.client.HTTPException,)
+    return (http.client.HTTPException, urllib3.exceptions.HTTPError)
+
+
 class GuardedRaw:
-    """A urllib3 response whose ``stream()`` (what requests' ``iter_content`` uses) reads
+    """A response body whose ``stream()`` (what requests' ``iter_content`` uses) reads
     through a :class:`RateGuard` and stops at ``limit`` bytes (None: no limit). Everything
     else (``read``, ``release_conn``, ``headers``...) is the wrapped response's own."""
 
@@ -174,8 +196,21 @@ class GuardedRaw:
         return getattr(self.wrapped, name)
 
 
+class BodyResponse(Protocol):
+    """What :func:`read_bounded` needs of a response: ocireg's wire layer's, or requests'
+    (the hosted-API plugins' sessions)."""
+
+    status_code: int
+    raw: Any
+
+    @property
+    def content(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 def read_bounded(
-    resp: requests.Response,
+    resp: BodyResponse,
     limit: int,
     what: str,
     *,
@@ -214,7 +249,7 @@ def read_bounded(
     return bytes(out)
 
 
-def preload(resp: requests.Response, limit: int) -> None:
+def preload(resp: wire.Response, limit: int) -> None:
     """Read the body of a response the transport streamed into ``resp.content`` now (as
     requests does when not streaming), at most ``limit`` bytes; the connection goes back to
     the pool."""

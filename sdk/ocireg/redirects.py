@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
-import requests
-
+from . import wire
 from .bodies import ReplayableBody, discard
 from .errors import TransportError
 from .hosts import origin
@@ -32,7 +31,7 @@ __all__ = ["MAX_REDIRECTS", "REDIRECTS", "Sender", "follow_redirects"]
 MAX_REDIRECTS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: ``send(method, url, headers, body) -> Response``: one request, no redirect followed.
-Sender = Callable[[str, str, dict[str, str], Any], requests.Response]
+Sender = Callable[[str, str, dict[str, str], Any], wire.Response]
 
 
 def follow_redirects(
@@ -42,7 +41,7 @@ def follow_redirects(
     headers: dict[str, str],
     replay: ReplayableBody,
     guard: RateGuard | None = None,
-) -> requests.Response:
+) -> wire.Response:
     """Send, and follow up to :data:`MAX_REDIRECTS` redirects under the rules above."""
     body: Any = replay.body()
     for hop in range(MAX_REDIRECTS + 1):

@@ -26,7 +26,7 @@ from .limits import SMALL_BODY_LIMIT, RateGuard, read_bounded
 from .scheme import candidate_schemes
 
 if TYPE_CHECKING:
-    import requests
+    from . import wire
 
 __all__ = ["RegistryState", "RegistryStates"]
 
@@ -58,7 +58,7 @@ class RegistryStates:
         *,
         plain_http: Set[str],
         insecure: Set[str],
-        ping: Callable[[str, str, RateGuard], requests.Response],
+        ping: Callable[[str, str, RateGuard], wire.Response],
         probe: Callable[[str], bool],
         guard: Callable[[str], RateGuard],
     ) -> None:

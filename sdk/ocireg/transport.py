@@ -34,9 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-import requests
-
-from .adapter import WatchedAdapter
+from . import wire
 from .auth.authorizer import Authorizer, TokenKey
 from .auth.challenge import Challenge, pick_challenge
 from .auth.credentials import Credentials
@@ -52,7 +50,15 @@ from .hosts import (
     origin,
     plain_path,
 )
-from .http_errors import is_transient, note_response, observe, retry_after, transport_error
+from .http_errors import (
+    connection_failures,
+    is_transient,
+    note_response,
+    observe,
+    request_failures,
+    retry_after,
+    transport_error,
+)
 from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, GuardedRaw, RateGuard, preload
 from .redaction import redact_headers, redact_url
 from .redirects import MAX_REDIRECTS, follow_redirects
@@ -67,7 +73,7 @@ header_log = logging.getLogger("ocireg.http.headers")
 
 _RETRY_STATUS = {429, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
-USER_AGENT = "ocireg/{version} python-requests/{requests}"
+USER_AGENT = "ocireg/{version}"
 
 
 CredentialsLookup = Callable[[str, str | None], Credentials | None]
@@ -80,7 +86,7 @@ class Transport:
         self,
         *,
         credentials_for: CredentialsLookup,
-        session: requests.Session | None = None,
+        session: Any = None,
         insecure_registries: Iterable[str] = (),
         plain_http: Iterable[str] = (),
         ca_cert: str | None = None,
@@ -110,15 +116,11 @@ class Transport:
         from . import __version__
 
         self._credentials_for = credentials_for
-        self.session = session or requests.Session()
+        #: ocireg's own :class:`~ocireg.wire.Session`, or the caller's (a ``requests.Session``
+        #: works: the wire layer keeps its names). Ours reads neither proxy variables nor
+        #: ``~/.netrc``: proxies are read once per host (_environment).
+        self.session: Any = session if session is not None else wire.Session(pool_size=pool_size)
         self._own_session = session is None
-        if session is None:
-            adapter = WatchedAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
-            self.session.mount("https://", adapter)
-            self.session.mount("http://", adapter)
-            # requests re-reads proxy variables (and ~/.netrc, which could override our
-            # Authorization) on every request: we read them once per host (_environment).
-            self.session.trust_env = False
         self._proxies = EnvironmentProxies()
         #: Hosts spoken to over plain http only (the caller said so: no TLS attempt first).
         self.plain_http = {r.lower() for r in plain_http}
@@ -128,9 +130,7 @@ class Transport:
             ca_cert if ca_cert else (env_bundle or True) if verify_tls else False
         )
         self.client_cert = client_cert
-        self.user_agent = user_agent or USER_AGENT.format(
-            version=__version__, requests=requests.__version__
-        )
+        self.user_agent = user_agent or USER_AGENT.format(version=__version__)
         self.timeout = timeout
         self.retry = RetryPolicy(max_retries, backoff, max_backoff, max_retry_wait, retry_budget)
         self.speed_limit = speed_limit
@@ -213,7 +213,7 @@ class Transport:
         stream: bool = False,
         timeout: float | tuple[float, float] | None = None,
         retry: bool = True,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """Send one logical request; returns the final response whatever its status.
 
         ``retry`` allows repeating the request after a connection failure or a 429/502/503/504
@@ -358,10 +358,10 @@ class Transport:
         replay: ReplayableBody,
         timeout: float | tuple[float, float] | None,
         guard: RateGuard | None = None,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """One attempt, following redirects (:func:`~ocireg.redirects.follow_redirects`)."""
 
-        def send(method: str, url: str, headers: dict[str, str], body: Any) -> requests.Response:
+        def send(method: str, url: str, headers: dict[str, str], body: Any) -> wire.Response:
             return self._send_once(
                 method, url, registry, headers=headers, data=body, timeout=timeout, guard=guard
             )
@@ -378,7 +378,7 @@ class Transport:
         data: Any = None,
         timeout: float | tuple[float, float] | None,
         guard: RateGuard | None = None,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """Send once; the response is streamed (a HEAD's is not: it has no body, and an unread
         streamed response would cost its connection), its ``raw`` read through ``guard``."""
         # request() has put the User-Agent in already; only ping() and others come here bare.
@@ -386,7 +386,7 @@ class Transport:
         started = time.perf_counter()
         failure: str | None = None
         try:
-            resp = self.session.request(
+            resp: wire.Response = self.session.request(
                 method,
                 url,
                 headers=hdrs,
@@ -398,11 +398,11 @@ class Transport:
                 cert=self.client_cert,
                 timeout=self._timeout(timeout),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except connection_failures() as exc:
             log.debug("%s %s -> %s", method, redact_url(url), type(exc).__name__)
             raise transport_error(f"{method} {redact_url(url)}", exc) from exc
-        except (requests.RequestException, ValueError, UnicodeError) as exc:
-            # InvalidHeader and friends quote the header (a secret): no chain at all.
+        except request_failures() as exc:
+            # InvalidHeader and friends may quote the header (a secret): no chain at all.
             failure = type(exc).__name__
         if failure is not None:
             log.debug("%s %s -> %s", method, redact_url(url), failure)

@@ -67,8 +67,7 @@ from .upload_session import (
 from .upload_source import Progress, ProgressMeter, Source, UploadSource, wrap_body
 
 if TYPE_CHECKING:
-    import requests
-
+    from . import wire
     from .reference import Reference
     from .remote import Remote
 
@@ -248,7 +247,7 @@ def _lost_connection(exc: BaseException) -> bool:
 
 def _mount(
     remote: Remote, ref: Reference, source: Reference, want: Digest, extra: tuple[str, ...]
-) -> requests.Response | None:
+) -> wire.Response | None:
     """``None`` when mounted (201); else the 202 response that opened an upload session."""
     try:
         resp = remote.start_upload(ref, mount=(want, source), extra_scopes=extra)
@@ -264,13 +263,13 @@ def _mount(
     return None
 
 
-def _open_session(remote: Remote, ref: Reference) -> requests.Response:
+def _open_session(remote: Remote, ref: Reference) -> wire.Response:
     resp = remote.start_upload(ref)
     check_status(resp, ref, "start upload", (202,))
     return resp
 
 
-def _location(resp: requests.Response, ref: Reference) -> str:
+def _location(resp: wire.Response, ref: Reference) -> str:
     location = resp.headers.get("Location")
     if location:
         return location
@@ -283,12 +282,12 @@ def _location(resp: requests.Response, ref: Reference) -> str:
     )
 
 
-def _min_chunk(resp: requests.Response) -> int:
+def _min_chunk(resp: wire.Response) -> int:
     value = resp.headers.get("OCI-Chunk-Min-Length", "").strip()
     return int(value) if value.isdigit() else 0
 
 
-def _verify_commit(resp: requests.Response, ref: Reference, want: Digest) -> None:
+def _verify_commit(resp: wire.Response, ref: Reference, want: Digest) -> None:
     header = resp.headers.get("Docker-Content-Digest")
     resp.close()
     if header and header.split(":", 1)[0] == want.algorithm and header != str(want):

@@ -18,8 +18,7 @@ from .http_errors import raise_for_status
 from .upload_source import HashingBody, ProgressMeter, UploadSource, wrap_body
 
 if TYPE_CHECKING:
-    import requests
-
+    from . import wire
     from .reference import Reference
     from .remote import Remote
 
@@ -54,7 +53,7 @@ class UploadSession:
     def __init__(self, location: str) -> None:
         self.location = location
 
-    def follow(self, resp: requests.Response) -> None:
+    def follow(self, resp: wire.Response) -> None:
         self.location = resp.headers.get("Location") or self.location
 
 
@@ -67,9 +66,7 @@ class StreamRefused(Exception):
         self.digest = digest
 
 
-def check_status(
-    resp: requests.Response, ref: Reference, operation: str, ok: tuple[int, ...]
-) -> None:
+def check_status(resp: wire.Response, ref: Reference, operation: str, ok: tuple[int, ...]) -> None:
     """Raise the error that a status outside ``ok`` stands for."""
     raise_for_status(resp, operation=operation, registry=ref.domain, target=ref.path, ok=ok)
 

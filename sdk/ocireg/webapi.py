@@ -16,7 +16,7 @@ What it guarantees, for an untrusted server:
   :class:`~ocireg.errors.DeniedError`, :class:`~ocireg.errors.NotFoundError`,
   :class:`~ocireg.errors.UnsupportedError`, :class:`~ocireg.errors.RegistryError`, whose
   messages hold the vendor's own message with every known secret masked, and no
-  exception chain (a requests exception holds the request's headers).
+  exception chain (a session's exception may hold the request's headers).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
-
+from . import wire
 from .digest import Digest
 from .errors import (
     AuthenticationError,
@@ -47,6 +46,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .hosts import is_loopback
+from .http_errors import request_failures
 from .limits import PAGE_BODY_LIMIT, SMALL_BODY_LIMIT, read_bounded
 from .redaction import redact_url
 
@@ -85,7 +85,7 @@ def parse_time(text: object) -> datetime | None:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def next_link(resp: requests.Response) -> str | None:
+def next_link(resp: wire.Response) -> str | None:
     """The ``rel="next"`` target of a ``Link`` header (RFC 8288), as given, or None."""
     for target, params in _LINK.findall(resp.headers.get("Link", "")):
         if re.search(r'rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?', params):
@@ -98,7 +98,8 @@ class WebAPI:
 
     :param vendor: names the API in messages (``"Docker Hub API"``).
     :param registry: the registry host, for errors' ``registry``.
-    :param session: a ``requests.Session`` (default: a new one).
+    :param session: an :class:`ocireg.wire.Session` or a ``requests.Session`` (default: a
+        new wire session).
     :param timeout: seconds, or ``(connect, read)``.
     :param max_wait: the most seconds spent waiting on rate limits, per call.
     :param sleep: and ``clock``: for tests.
@@ -110,7 +111,7 @@ class WebAPI:
         base_url: str,
         *,
         registry: str,
-        session: requests.Session | None = None,
+        session: Any = None,
         timeout: float | tuple[float, float] = (10.0, 60.0),
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -127,7 +128,7 @@ class WebAPI:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
         self.registry = registry
-        self.session = session or requests.Session()
+        self.session: Any = session if session is not None else wire.Session()
         self.timeout = timeout
         self.max_wait = max_wait
         self._sleep = sleep
@@ -156,7 +157,7 @@ class WebAPI:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         ok: Iterable[int] = (200,),
-    ) -> requests.Response:
+    ) -> wire.Response:
         """Send one request (``url`` absolute, or a path under the base URL), waiting out
         rate limits; the response when its status is in ``ok`` (body unread), else the
         error of :meth:`error`."""
@@ -166,7 +167,7 @@ class WebAPI:
         waited = 0.0
         while True:
             try:
-                resp = self.session.request(
+                resp: wire.Response = self.session.request(
                     method,
                     url,
                     headers=dict(headers or {}),
@@ -177,7 +178,7 @@ class WebAPI:
                     allow_redirects=False,
                     stream=True,
                 )
-            except requests.RequestException as exc:
+            except request_failures() as exc:
                 raise TransportError(
                     f"{self.vendor}: {what}: {type(exc).__name__} talking to {urlsplit(url).netloc}"
                 ) from None
@@ -192,7 +193,7 @@ class WebAPI:
             self._sleep(wait)
             waited += wait
 
-    def json(self, resp: requests.Response, what: str, limit: int = PAGE_BODY_LIMIT) -> Any:
+    def json(self, resp: wire.Response, what: str, limit: int = PAGE_BODY_LIMIT) -> Any:
         """The JSON body of ``resp``, read up to ``limit`` bytes."""
         with resp:
             raw = read_bounded(resp, limit, f"{self.vendor}: {what}")
@@ -203,7 +204,7 @@ class WebAPI:
                 f"{self.vendor}: {what}: the answer is not JSON", status=resp.status_code
             ) from None
 
-    def next_page(self, resp: requests.Response, target: str | None) -> str | None:
+    def next_page(self, resp: wire.Response, target: str | None) -> str | None:
         """The absolute URL of the next page named by ``target`` (a ``Link`` target or a
         body's ``next``), checked to be on the base URL's origin; None at the end."""
         if not target:
@@ -214,7 +215,7 @@ class WebAPI:
 
     # -- answers ---------------------------------------------------------------------------
 
-    def rate_limit_wait(self, resp: requests.Response) -> float | None:
+    def rate_limit_wait(self, resp: wire.Response) -> float | None:
         """Seconds the server asks us to wait, for a rate-limit answer; None for others."""
         limited = resp.status_code == 429 or (
             resp.status_code == 403
@@ -241,7 +242,7 @@ class WebAPI:
         return 1.0
 
     def error(
-        self, resp: requests.Response, what: str, retry_after: float | None = None
+        self, resp: wire.Response, what: str, retry_after: float | None = None
     ) -> RegistryError | AuthenticationError:
         """The :mod:`ocireg.errors` exception for an error answer (the body is read, bounded,
         for the vendor's message)."""
@@ -269,7 +270,7 @@ class WebAPI:
             return RegistryError(message + " (redirects are not followed)", **kwargs)
         return RegistryError(message, **kwargs)
 
-    def _message(self, resp: requests.Response) -> str:
+    def _message(self, resp: wire.Response) -> str:
         """The vendor's words: ``message``/``detail``/``error``, or the first of ``errors``."""
         try:
             with resp:
@@ -314,7 +315,7 @@ class HostedAPIPlugin:
     name = ""
     vendor = ""
 
-    def __init__(self, *, session: requests.Session | None = None, max_wait: float = 60.0):
+    def __init__(self, *, session: Any = None, max_wait: float = 60.0):
         self.session = session
         self.max_wait = max_wait
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+import ocireg.wire
 from ocireg import AuthenticationError, Challenge
 from ocireg.auth.credentials import BasicCredentials, IdentityToken
 from ocireg.auth.token import fetch_token
@@ -161,16 +162,21 @@ def test_registry_redirect_chain_drops_authorization_on_every_cross_origin_hop()
         assert first[0]["Authorization"].startswith("Basic ")
 
 
-def test_requests_session_is_not_the_one_following(monkeypatch: pytest.MonkeyPatch) -> None:
-    """fetch_token never lets requests follow a redirect (its rules differ from ours)."""
+@pytest.mark.parametrize("session", ["wire", "requests"])
+def test_the_session_is_not_the_one_following(
+    monkeypatch: pytest.MonkeyPatch, session: str
+) -> None:
+    """Neither the wire layer nor a caller's requests.Session is let follow a redirect, of
+    the registry or of the token realm (their rules differ from ours)."""
     seen: list[bool] = []
-    real = requests.Session.request
+    cls: Any = requests.Session if session == "requests" else ocireg.wire.Session
+    real = cls.request
 
-    def spy(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+    def spy(self: Any, method: str, url: str, **kwargs: Any) -> Any:
         seen.append(kwargs.get("allow_redirects", True))
         return real(self, method, url, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", spy)
+    monkeypatch.setattr(cls, "request", spy)
 
     def handler(req: Request) -> None:
         if req.path.startswith("/v2/"):
@@ -178,6 +184,6 @@ def test_requests_session_is_not_the_one_following(monkeypatch: pytest.MonkeyPat
         req.send_json({"token": "t"})
 
     with hostile(handler) as reg:
-        client = client_for(reg, credentials=(USER, PASSWORD))
+        client = client_for(reg, credentials=(USER, PASSWORD), session=cls())
         assert client.tags(f"{reg.host}/app") == ["ok"]
-    assert seen and not any(seen)
+    assert len(seen) >= 3 and not any(seen)  # the 401, the token, the tag list

@@ -7,6 +7,7 @@ per test because the session registries are shared with other test modules.
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import time
@@ -16,8 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-import urllib3.connection
 
+import ocireg.wire
 from ocireg import (
     AuthenticationError,
     DeniedError,
@@ -538,7 +539,7 @@ def test_tls_without_ca_is_a_clear_transport_error(registry_tls: Registry) -> No
     assert "TLS" in str(info.value)
     assert "certificate is not trusted" in str(info.value)
     assert info.value.kind == "tls"
-    assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
+    assert isinstance(info.value.__cause__, ocireg.wire.SSLError)
 
 
 @pytest.mark.parametrize("mode", ["open", "tls", "token"])
@@ -550,17 +551,17 @@ def test_sequential_calls_reuse_one_connection(
     pusher = pusher_for(registry)
     index = pusher.index(repo, "multi")
     pusher.tag(index.children[0], "single")
-    # Count sockets, not pool entries: urllib3 reconnects a dropped pooled connection
-    # ("Resetting dropped connection") without making a new connection object.
+    # Count sockets opened, not connection objects: an idle connection the server closed is
+    # opened again by the same object.
     opened: list[tuple[str, int]] = []
-    original = urllib3.connection.HTTPConnection._new_conn
+    original = http.client.HTTPConnection.connect
 
-    def new_conn(self: urllib3.connection.HTTPConnection) -> Any:
-        scheme = "https" if isinstance(self, urllib3.connection.HTTPSConnection) else "http"
+    def connect(self: http.client.HTTPConnection) -> None:
+        scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
         opened.append((scheme, self.port))
-        return original(self)
+        original(self)
 
-    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", new_conn)
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", connect)
     with client_for(registry) as client:
         ref = f"{registry.host}/{repo}"
         client.ping(registry.host)

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from pytest_httpserver import HTTPServer
 
 import ocireg.client
 import ocireg.registry_state
+import ocireg.wire
 from ocireg import cli
 from ocireg.cli._common import make_client
 from ocireg.cli._parser import build_parser
@@ -72,13 +72,13 @@ def test_insecure_never_falls_back_to_http(
     # registry); pretend this one is remote, as a user's registry is.
     monkeypatch.setattr(ocireg.registry_state, "is_loopback", lambda registry: False)
     sent: list[str] = []
-    real_send = requests.Session.send
+    real_request = ocireg.wire.Session.request
 
-    def recording_send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
-        sent.append(request.url)
-        return real_send(self, request, **kwargs)
+    def recording_request(self: ocireg.wire.Session, method: str, url: str, **kw: Any) -> Any:
+        sent.append(url)
+        return real_request(self, method, url, **kw)
 
-    monkeypatch.setattr(requests.Session, "send", recording_send)
+    monkeypatch.setattr(ocireg.wire.Session, "request", recording_request)
     host = f"127.0.0.1:{basic_http_registry.port}"
     code = cli.main(["ping", host, "--insecure", "-u", "alice", "-p", "s3cret"])
     err = capsys.readouterr().err

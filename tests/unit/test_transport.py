@@ -23,6 +23,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import ocireg.wire
 from ocireg import (
     AuthenticationError,
     Challenge,
@@ -322,7 +323,7 @@ def test_connection_errors_retried_only_when_idempotent(fake: Fake, sleeps: list
     with pytest.raises(TransportError) as info:
         client.transport.request("GET", host, dead)
     assert "connection refused" in str(info.value) and info.value.kind == "refused"
-    assert isinstance(info.value.__cause__, requests.ConnectionError)
+    assert isinstance(info.value.__cause__, ocireg.wire.ConnectionError)
     assert sleeps == [0.5, 1.0]
     sleeps.clear()
     with pytest.raises(TransportError):

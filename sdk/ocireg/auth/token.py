@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
-
 from ..errors import AuthenticationError, TransportError
 from ..hosts import origin
-from ..http_errors import transport_error
+from ..http_errors import connection_failures, transport_error
 from ..limits import TOKEN_BODY_LIMIT, RateGuard, read_bounded
 from ..redaction import redact_url
 from .credentials import BasicCredentials, Credentials, IdentityToken, RegistryToken, sanitized
@@ -31,6 +29,7 @@ from .realm import check_realm
 from .scope import scope_covers
 
 if TYPE_CHECKING:
+    from .. import wire
     from .challenge import Challenge
 
 __all__ = ["Token", "TokenCache", "basic_header", "check_realm", "fetch_token"]
@@ -68,7 +67,7 @@ def basic_header(creds: BasicCredentials) -> str:
 
 
 def fetch_token(
-    session: requests.Session,
+    session: Any,
     challenge: Challenge,
     scopes: tuple[str, ...],
     creds: Credentials | None,
@@ -81,7 +80,7 @@ def fetch_token(
 ) -> Token:
     """Ask the challenge's realm for a token covering ``scopes``.
 
-    ``verify`` and ``cert`` are the TLS settings of the registry (``requests``' meaning): a
+    ``verify`` and ``cert`` are the TLS settings of the registry (as ``requests`` means them): a
     realm on a registry with a private CA needs that CA too. Redirects are followed by hand
     and only within the realm's origin (scheme, host, port): the refresh token or password
     never goes anywhere else. The answer is read up to :data:`~ocireg.limits.TOKEN_BODY_LIMIT`
@@ -170,7 +169,7 @@ def _user(creds: Credentials | None) -> str:
 
 
 def _send_realm(
-    session: requests.Session,
+    session: Any,
     guard: RateGuard,
     method: str,
     url: str,
@@ -181,7 +180,7 @@ def _send_realm(
     verify: bool | str,
     cert: str | tuple[str, str] | None,
     proxies: dict[str, str] | None,
-) -> requests.Response:
+) -> wire.Response:
     """One token request, following same-origin redirects only (at most
     :data:`MAX_REALM_REDIRECTS`); 303 (and 301/302 after a POST) would drop the form, so only
     307/308 are followed for a POST."""
@@ -191,7 +190,7 @@ def _send_realm(
         guard.check()
         failure: str | None = None
         try:
-            resp = session.request(
+            resp: wire.Response = session.request(
                 method,
                 url,
                 data=body,
@@ -203,7 +202,7 @@ def _send_realm(
                 allow_redirects=False,
                 stream=True,
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except connection_failures() as exc:
             # Their messages name host, port and path (the GET's query holds no secret).
             raise transport_error(f"token request to {host}", exc) from exc
         except Exception as exc:  # anything else may quote a header: keep no chain at all

@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import requests
-
+from .. import wire
 from ..digest import Digest
 from ..errors import DigestMismatchError, RegistryError
 from ..http_errors import raise_for_status
@@ -63,9 +62,7 @@ class BlobCalls(RemoteBase):
 
         return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=str(d), size=int(length))
 
-    def get_blob(
-        self, ref: Reference, digest: str | Digest, *, start: int = 0
-    ) -> requests.Response:
+    def get_blob(self, ref: Reference, digest: str | Digest, *, start: int = 0) -> wire.Response:
         """A streamed ``GET`` of a blob from byte ``start``, asking for no content encoding
         (``Range`` offsets and ``Content-Length`` must count blob bytes). The caller checks
         the status and closes the response."""
@@ -88,7 +85,7 @@ class BlobCalls(RemoteBase):
         *,
         mount: tuple[Digest, Reference] | None = None,
         extra_scopes: tuple[str, ...] = (),
-    ) -> requests.Response:
+    ) -> wire.Response:
         """``POST /v2/<name>/blobs/uploads/`` (with ``mount``: ``?mount=<digest>&from=<repo>``).
         The caller checks the status (201 mounted, 202 session open) and closes it."""
         path = f"/v2/{ref.path}/blobs/uploads/"
@@ -106,7 +103,7 @@ class BlobCalls(RemoteBase):
         headers: Mapping[str, str],
         extra_scopes: tuple[str, ...] = (),
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """A request to an upload session (its ``Location``), with a push token.
 
         Not retried when it carries data: a PATCH or body PUT cut midway leaves the session

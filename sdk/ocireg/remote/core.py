@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import requests
-
+from .. import wire
 from ..auth.scope import CATALOG_SCOPE, repository_scope
 from ..digest import Digest
 from ..errors import ManifestError, RegistryError
@@ -188,7 +187,7 @@ class RemoteBase:
         actions: tuple[str, ...] = PULL,
         extra_scopes: Iterable[str] = (),
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """One request for ``ref``'s repository, with a token for ``actions`` on it.
 
         ``path_or_url`` is a path built here or a URL the registry gave (an upload session's

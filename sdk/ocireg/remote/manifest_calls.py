@@ -8,8 +8,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import requests
-
+from .. import wire
 from ..digest import Digest
 from ..errors import DigestMismatchError, InvalidDigestError, ManifestError, NotFoundError
 from ..http_errors import raise_for_status, registry_errors
@@ -228,7 +227,7 @@ def _covered(raw: bytes, content_type: str) -> bytes:
         return raw  # not a readable schema 1 body: its raw bytes are checked
 
 
-def _content_type(resp: requests.Response) -> str:
+def _content_type(resp: wire.Response) -> str:
     return resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 

@@ -38,9 +38,8 @@ this plugin's credential provider, an admin user, a repository-scoped token).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import requests
 
 from ocireg.auth.challenge import Challenge, pick_challenge
 from ocireg.auth.credentials import BasicCredentials, IdentityToken, RegistryToken
@@ -56,6 +55,10 @@ from ocireg.hosts import origin
 from ocireg.reference import TAG_PATTERN, Reference
 from ocireg.registry_api import CredentialLookup, RegistryAPI, TagRecord
 from ocireg.webapi import MAX_PAGES, WebAPI, next_link, parse_digest, parse_time
+
+if TYPE_CHECKING:
+    from ocireg import wire
+
 
 __all__ = ["VIA", "AcrAPI", "LockedError"]
 
@@ -257,7 +260,7 @@ class AcrAPI(RegistryAPI):
         *,
         params: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
-    ) -> requests.Response:
+    ) -> wire.Response:
         """One call with an access token for ``repository:<name>:<action>``: a cached one,
         else one fetched from the realm of the registry's challenge (known from an earlier
         401, or learnt from this call's); a 401 despite a token fetches once more."""
@@ -287,7 +290,7 @@ class AcrAPI(RegistryAPI):
             registry=self._web.registry,
         )
 
-    def _learn(self, resp: requests.Response, what: str) -> Challenge:
+    def _learn(self, resp: wire.Response, what: str) -> Challenge:
         """The bearer challenge of a 401, its realm on the registry's own origin (ACR's
         always is), so that no credential goes anywhere else."""
         header = resp.headers.get("WWW-Authenticate")

@@ -30,13 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import requests
-
 from ocireg.auth.credentials import Credentials, IdentityToken
 from ocireg.errors import PluginError
 from ocireg.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    import requests
     from azure.core.credentials import TokenCredential
 
     from ocireg.registry_api import CredentialLookup, RegistryAPI
@@ -239,6 +238,8 @@ class AzureCredentials:
         tenant = self._tenant_id or os.environ.get("AZURE_TENANT_ID")
         if tenant:
             form["tenant"] = tenant
+        import requests  # only here: most processes never exchange an Entra token
+
         post = self._session.post if self._session is not None else requests.post
         try:
             response = post(url, data=form, timeout=self._timeout)

@@ -17,9 +17,8 @@ endpoints and ``/v2/users/login``):
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import requests
 
 from ocireg.auth.credentials import BasicCredentials
 from ocireg.errors import AuthenticationError, NotFoundError, RegistryError
@@ -27,6 +26,10 @@ from ocireg.limits import TOKEN_BODY_LIMIT
 from ocireg.reference import TAG_PATTERN, Reference
 from ocireg.registry_api import CredentialLookup, RegistryAPI, TagRecord
 from ocireg.webapi import MAX_PAGES, WebAPI, parse_digest, parse_time
+
+if TYPE_CHECKING:
+    from ocireg import wire
+
 
 __all__ = ["DEFAULT_API_URL", "DockerHubAPI"]
 
@@ -122,7 +125,7 @@ class DockerHubAPI(RegistryAPI):
         params: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
         login: bool = False,
-    ) -> requests.Response:
+    ) -> wire.Response:
         """One call with the JWT (logging in first when ``login`` or when credentials are
         configured); a 401 with a cached JWT logs in again once."""
         token = self._login(required=login)

@@ -6,12 +6,12 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import requests
-
 from ocireg.reference import DOCKER_HUB_ALIASES
 from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
+    import requests
+
     from ocireg.registry_api import CredentialLookup, RegistryAPI
     from ocireg.webapi import WebAPI
 

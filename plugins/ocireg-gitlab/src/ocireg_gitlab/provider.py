@@ -6,12 +6,12 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import requests
-
 from ocireg.auth.credentials import BasicCredentials
 from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
+    import requests
+
     from ocireg.registry_api import CredentialLookup, RegistryAPI
     from ocireg.webapi import WebAPI
 

@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import requests
-
 from ocireg.webapi import HostedAPIPlugin
 
 if TYPE_CHECKING:
+    import requests
+
     from ocireg.registry_api import CredentialLookup, RegistryAPI
     from ocireg.webapi import WebAPI
 
