@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 
@@ -129,6 +128,8 @@ def remember(hooks: Mapping[str, list[str]], files: Iterable[str]) -> None:
         directory = cache_dir()
         with contextlib.suppress(OSError):
             os.makedirs(directory, exist_ok=True)
+            import tempfile  # only to write: it imports shutil, bz2 and lzma (~2 ms)
+
             fd, temporary = tempfile.mkstemp(prefix=".plugin-hooks.", dir=directory)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -36,5 +36,5 @@ core=$("$python" -c 'from ansible.release import __version__; print(__version__)
   --only-binary :all: --implementation cp --python-version "$pyver" \
   "${platforms[@]}" \
   "ansible-core==$core" ansible-runner bindep pyyaml packaging 'dumb-init==1.2.5' \
-  'requests>=2.31' 'pluggy>=1.3' 'tqdm>=4.66' 'setuptools>=77' wheel
+  'pluggy>=1.3' 'tqdm>=4.66' 'setuptools>=77' wheel
 ls "$cache/wheels" | wc -l | sed 's/^/prepare.sh: wheels: /'
