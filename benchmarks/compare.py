@@ -68,8 +68,9 @@ def _sources_stamp() -> str:
 
 def lean_venv(venv: Path, install: bool) -> str | None:
     """A virtualenv holding ocireg (a regular install of this tree, with its dependencies)
-    and nothing else, as a user has it: no editable-install hooks, no development tools, no
-    plugins. Reinstalled when the sources change. None when it cannot be had."""
+    and requests (for the floor; ocireg never imports it) and nothing else, as a user has
+    it: no editable-install hooks, no development tools, no plugins. Reinstalled when the
+    sources change. None when it cannot be had."""
     python = venv / "bin" / "python"
     stamp_file = venv / "ocireg-sources.sha256"
     stamp = _sources_stamp()
@@ -77,9 +78,11 @@ def lean_venv(venv: Path, install: bool) -> str | None:
     if not current and install:
         if not python.exists():
             attempt([sys.executable, "-m", "venv", str(venv)], "the lean virtualenv")
-        fresh = not imports(str(python), "requests")
+        fresh = not imports(str(python), "pluggy")
         pip = [str(python), "-m", "pip", "install", "-q", "--force-reinstall"]
         attempt([*pip, *([] if fresh else ["--no-deps"]), str(ROOT)], "ocireg (lean virtualenv)")
+        if not imports(str(python), "requests"):
+            attempt([*pip[:-1], "requests"], "requests (the floor)")
         if imports(str(python), "ocireg.cli"):
             stamp_file.write_text(stamp)
             current = True

@@ -336,7 +336,7 @@ class BlobReader:
             resp.close()
             raise
         # http.client's readinto fills our buffer straight from the socket: no allocation and
-        # one copy less per chunk than urllib3's read(). Only for bodies not to be decoded.
+        # one copy less per chunk than read(). Only for bodies not to be decoded.
         fp = getattr(resp.raw, "fp", None) or getattr(resp.raw, "_fp", None)
         self._fast = fp if isinstance(fp, http.client.HTTPResponse) and not self._decode else None
         return resp

@@ -19,7 +19,7 @@
     ├── DeleteRefusedError                        a digest that tags still need, without force
     ├── SharedDigestError                         shared_digest="fail" met a tag another needs
     ├── SurveyError                               a repository could not be read consistently
-    ├── TransportError                            connection, TLS, timeout (cause: requests')
+    ├── TransportError                            connection, TLS, timeout (cause: the session's)
     └── PluginError                               a plugin (or credential helper) failed; names it
 
 Messages say what was asked, of which registry, and what came back. They never carry a

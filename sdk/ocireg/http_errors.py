@@ -1,4 +1,4 @@
-"""Error mapping: registry responses and requests exceptions to :mod:`ocireg.errors`.
+"""Error mapping: registry responses and session exceptions to :mod:`ocireg.errors`.
 
 :func:`raise_for_status` turns an error status, with the registry's ``{"errors": [...]}`` body
 (distribution spec, "Error Codes"), into the matching exception of the tree in
@@ -247,7 +247,7 @@ _KIND_TEXT = {
 
 def transport_error(what: str, exc: Exception) -> TransportError:
     """``TransportError("<what> failed: <description>", kind=...)`` for a requests
-    exception (raise it ``from exc``: requests' messages hold no secret here)."""
+    session exception (raise it ``from exc``: their messages hold no secret here)."""
     kind = request_error_kind(exc)
     return TransportError(f"{what} failed: {describe_request_error(exc, kind)}", kind=kind)
 

@@ -15,7 +15,7 @@ Every registry request goes through :meth:`Transport.request`, which
    ``Retry-After`` up to ``max_retry_wait`` per wait and ``retry_budget`` per call, but only for
    requests that are safe to repeat and whose body can be replayed;
 5. bounds what comes back (:mod:`ocireg.limits`): a body read for a caller that does not stream
-   is at most 16 MiB, decoded, and every body read through requests (``iter_content``,
+   is at most 16 MiB, decoded, and every body read through the response (``iter_content``,
    ``.content``, ``.json()``) must keep a minimum rate (``speed_limit`` bytes/s over
    ``speed_time`` seconds) and end before the call's optional ``deadline``.
 

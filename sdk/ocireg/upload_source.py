@@ -131,8 +131,8 @@ class ProgressMeter:
 class ProgressBody:
     """A request body that reports what is read from it.
 
-    ``read`` and ``__len__`` but no ``__iter__``: requests sends ``Content-Length`` (never a
-    chunked body) and urllib3 streams it with ``read`` calls. No ``tell`` either, so the
+    ``read`` and ``__len__`` but no ``__iter__``: the session sends ``Content-Length`` (never
+    a chunked body) and streams it with ``read`` calls. No ``tell`` either, so the
     transport knows it cannot be sent twice (like the unseekable file it wraps).
     """
 
