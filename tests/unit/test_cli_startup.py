@@ -12,7 +12,15 @@ import pytest
 from tests.fixtures.cli import cli_env, probe
 
 #: Top-level packages a command that talks to no registry must not load.
-HEAVY = ("requests", "urllib3", "tqdm", "pluggy", "argcomplete", "importlib_metadata")
+HEAVY = (
+    "requests",
+    "urllib3",
+    "http",
+    "tqdm",
+    "pluggy",
+    "argcomplete",
+    "importlib_metadata",
+)
 
 
 def imported_by(*args: str) -> set[str]:
@@ -26,7 +34,10 @@ def test_no_heavy_import(args: tuple[str, ...]) -> None:
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
     others = {f"ocireg.cli.{m}" for m in ("_blob", "_copy", "_delete", "_login")}
-    assert not {"ocireg.client", "ocireg.transport", "ocireg.summary", *others} & modules
+    assert (
+        not {"ocireg.client", "ocireg.transport", "ocireg.wire", "ocireg.summary", *others}
+        & modules
+    )
 
 
 def test_transfer_commands_load_tqdm_only_to_draw_a_bar() -> None:
