@@ -42,11 +42,11 @@ if TYPE_CHECKING:
 __all__ = ["pull_blob"]
 
 #: pull_blob's buffers, going round: filled from the socket and written, then hashed on the
-#: worker and reused; they are all the memory a download holds (4 MiB; 10 x 1 MiB held ~10).
-#: With 4 x 256 KiB a 1 GiB pull swung 1.07-2.1 s against curl's 0.95-1.46 whenever the
-#: page cache's write-back throttled the writes: the hasher then waited on a buffer, the
-#: reader on the hasher. 16 keep both busy through such a stall: 0.99-1.33 s (1.10x curl).
-PULL_BUFFERS = 16
+#: worker and reused; they are all the memory a download holds. 4 x 256 KiB keep a 1 GiB
+#: pull ~1 MiB above the cost of importing ocireg and requests (10 x 1 MiB held ~10 MiB,
+#: 3 x 512 KiB ~2.5), for a few per cent more CPU in per-buffer overhead
+#: (benchmarks/bench_blobs.py).
+PULL_BUFFERS = 4
 PULL_BUFFER_SIZE = 256 << 10
 
 
