@@ -276,6 +276,29 @@ def test_sequential_gets_share_one_connection(
     assert server.accepted == 1
 
 
+def test_a_connection_on_a_descriptor_over_1023_is_still_reused(
+    serve: Callable[..., LoopbackServer], session: wire.Session
+) -> None:
+    """select() cannot watch such a descriptor (a busy process: Ansible, a server); the
+    check before reuse must not take that for a dropped connection."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        server = serve(keep_alive(http_response(b"hello")))
+        first = session.request("GET", server.url("/a"))
+        second = session.request("GET", server.url("/b"))
+        assert (first.content, second.content) == (b"hello", b"hello")
+        assert server.accepted == 1
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 # Small: the whole body is in the client's buffer after the first read (the socket has
 # nothing more to say, so only the release rule can tell). Big: the rest is still coming.
 @pytest.mark.parametrize("size", [100, 100_000], ids=["buffered", "still-coming"])

@@ -90,6 +90,10 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     if sock is None:
         return False  # http.client opens it again on the next request
     try:
+        if hasattr(select, "poll"):  # select() fails on descriptors over 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         return bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
