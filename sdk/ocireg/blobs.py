@@ -31,7 +31,7 @@ from .errors import (
 from .http_errors import raise_for_status
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
-from .stream_io import BackgroundHasher, Release, readinto_watched
+from .stream_io import HASH_QUEUE_DEPTH, BackgroundHasher, Release, readinto_watched
 
 if TYPE_CHECKING:
     from . import wire
@@ -55,6 +55,10 @@ log = logging.getLogger("ocireg.blobs")
 #: Larger chunks look faster in a long-lived process that has read a few blobs, but a fresh
 #: process reading 1 GiB took 1.06-1.56 s with 1 MiB against 0.94-1.07 s with 512 KiB.
 CHUNK_SIZE = 512 << 10
+#: Iterating a reader gives whole chunks of this size (the last shorter), each read straight
+#: into one buffer: a 1 GiB blob iterated in 0.70-0.77 s against 0.72-0.83 s with whatever
+#: one socket read gave (hashlib of the same bytes from a file: 0.73-0.76 s).
+ITER_CHUNK_SIZE = 1 << 20
 #: A dropped connection is resumed only if this much arrived since the previous attempt, or
 #: RESUME_AFTER seconds passed (containers/image's rule), and at most MAX_RESUMES times: a
 #: server that cuts every response short fails fast instead of being asked forever.
@@ -138,7 +142,10 @@ class BlobReader:
     def __iter__(self) -> Iterator[bytes]:
         if rest := self._take(len(self._pending)):
             yield rest
-        while chunk := self._next():
+        while not self._done:
+            left = None if self._size is None else max(1, self._size - self.received)
+            if not (chunk := self._read_whole(min(ITER_CHUNK_SIZE, left or ITER_CHUNK_SIZE))):
+                break
             yield chunk
 
     def read(self, n: int = -1) -> bytes:
@@ -300,7 +307,10 @@ class BlobReader:
 
     def _consume(self, data: bytes | bytearray, n: int, release: Release | None) -> None:
         if self._hasher is None and (self._size is None or self._size > THREADED_HASH_MIN):
-            self._hasher = BackgroundHasher(self._verifier)
+            # As many bytes queued as HASH_QUEUE_DEPTH chunks of CHUNK_SIZE: the reads that
+            # matter (iteration, read(1 MiB)) hand over chunks of ITER_CHUNK_SIZE.
+            depth = max(2, HASH_QUEUE_DEPTH * CHUNK_SIZE // ITER_CHUNK_SIZE)
+            self._hasher = BackgroundHasher(self._verifier, depth=depth)
             # A reader dropped without close() must not leave its thread waiting forever.
             weakref.finalize(self, self._hasher.stop)
         if self._hasher is not None:

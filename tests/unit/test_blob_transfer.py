@@ -176,6 +176,22 @@ def test_reads_return_exactly_what_is_asked_across_a_cut(
     assert b"".join(got) == BLOB
 
 
+@pytest.mark.usefixtures("hash_mode")
+@pytest.mark.parametrize("honour_range", [True, False], ids=["resumed", "restarted"])
+def test_iterating_gives_whole_chunks_across_a_cut(
+    fake: HTTPServer, client: Client, honour_range: bool
+) -> None:
+    cut = MiB + 54321
+    serve_blob(fake, honour_range=honour_range, send=lambda n, start: cut if n == 1 else len(BLOB))
+    with client.open_blob(ref_of(fake), DIGEST) as reader:
+        chunks = list(reader)
+        assert reader.verified and reader.resumes == 1
+    assert b"".join(chunks) == BLOB
+    whole, last = chunks[:-1], chunks[-1]
+    assert {len(c) for c in whole} == {blobs.ITER_CHUNK_SIZE}
+    assert 0 < len(last) <= blobs.ITER_CHUNK_SIZE
+
+
 def test_cut_without_progress_fails_at_once(fake: HTTPServer, client: Client) -> None:
     serve_blob(fake, send=lambda n, start: 100_000)
     with (
