@@ -14,7 +14,6 @@ import contextlib
 import http.client
 import logging
 import re
-import sys
 import time
 import weakref
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from .errors import (
     TransportError,
 )
 from .http_errors import raise_for_status
+from .limits import read_errors
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
 from .stream_io import HASH_QUEUE_DEPTH, BackgroundHasher, Release, readinto_watched
@@ -70,18 +70,6 @@ MAX_RESUMES = 10
 #: reused buffers it took pull_blob of 1 GiB from ~1.7x to ~1.05x the time of
 #: ``curl -o FILE`` on an idle 2-core VM (benchmarks/bench_blobs.py).
 THREADED_HASH_MIN = 4 << 20
-
-# A connection dropped mid-body as http.client reports it (IncompleteRead...) or as a socket
-# does (OSError: resets, read timeouts). Under a
-# caller's requests.Session, urllib3's errors come wrapped as requests' (OSErrors too) or as
-# urllib3's own: _dropped() adds those when urllib3 is loaded.
-_DROPPED: tuple[type[Exception], ...] = (http.client.HTTPException, OSError)
-
-
-def _dropped() -> tuple[type[Exception], ...]:
-    urllib3 = sys.modules.get("urllib3")
-    return _DROPPED if urllib3 is None else (*_DROPPED, urllib3.exceptions.HTTPError)
-
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
 
@@ -231,7 +219,7 @@ class BlobReader:
             self._rate.feed(len(data))
             if fast.length == 0:
                 fast.close()  # as read() does at the end: the connection goes back to the pool
-        except _dropped() as exc:
+        except read_errors() as exc:
             self._resume(exc)
             return None
         if not data:
@@ -285,7 +273,7 @@ class BlobReader:
                     n = len(data)
                     self._rate.feed(n)
                     view[:n] = data
-            except _dropped() as exc:
+            except read_errors() as exc:
                 self._resume(exc)
                 continue
             if n and self._skip:

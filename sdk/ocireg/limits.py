@@ -43,6 +43,7 @@ __all__ = [
     "guarded_chunks",
     "preload",
     "read_bounded",
+    "read_errors",
 ]
 
 TOKEN_BODY_LIMIT = 1024 * 1024
@@ -138,9 +139,7 @@ def guarded_chunks(
         guard.check()
         try:
             data = read(chunk)
-        except _read_errors() as exc:
-            raise TransportError(f"{guard.what}: reading failed ({type(exc).__name__})") from exc
-        except OSError as exc:
+        except read_errors() as exc:
             raise TransportError(f"{guard.what}: reading failed ({type(exc).__name__})") from exc
         if not data:
             return
@@ -158,12 +157,15 @@ def _decodes(raw: Any) -> bool:
     return urllib3 is not None and isinstance(raw, urllib3.response.BaseHTTPResponse)
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """A body read's failures besides OSError: http.client's, and urllib3's when loaded."""
+def read_errors() -> tuple[type[Exception], ...]:
+    """What a body read raises when the connection drops mid-body: a socket's ``OSError``
+    (resets, read timeouts; requests' exceptions are OSErrors too), http.client's
+    ``IncompleteRead`` and kin, and urllib3's own errors when a caller's requests session
+    has loaded it."""
     urllib3 = sys.modules.get("urllib3")
     if urllib3 is None:
-        return (http.client.HTTPException,)
-    return (http.client.HTTPException, urllib3.exceptions.HTTPError)
+        return (http.client.HTTPException, OSError)
+    return (http.client.HTTPException, OSError, urllib3.exceptions.HTTPError)
 
 
 class GuardedRaw:
