@@ -46,9 +46,7 @@ Timeout = float | tuple[float | None, float | None] | None
 
 def body_length(data: Any) -> int | None:
     """The bytes left in a request body, when they can be known without reading it."""
-    if isinstance(data, bytes | bytearray):
-        return len(data)
-    if hasattr(data, "__len__"):
+    if hasattr(data, "__len__"):  # bytes, and bodies that say their size
         return len(data)
     fileno = getattr(data, "fileno", None)
     tell = getattr(data, "tell", None)
@@ -146,11 +144,11 @@ class Session:
             url = f"{url}{'&' if parts.query else '?'}{urlencode(params)}"
             parts = urlsplit(url)
         proxy = _pick_proxy(proxies, scheme, host)
-        hdrs: dict[str, str] = dict(self.headers)
+        hdrs = Headers(self.headers)
         for name, value in (headers or {}).items():
-            for known in [k for k in hdrs if k.lower() == name.lower()]:
-                del hdrs[known]
-            if value is not None:
+            if value is None:  # requests' way to drop a session default
+                hdrs.pop(name, None)
+            else:
                 hdrs[name] = value
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if proxy is not None and scheme == "http":
@@ -186,7 +184,7 @@ class Session:
         method: str,
         target: str,
         body: Any,
-        hdrs: dict[str, str],
+        hdrs: Headers,
         chunked: bool,
         read_t: float | None,
     ) -> Any:
@@ -226,7 +224,7 @@ class Session:
         resp: Any,
         method: str,
         url: str,
-        hdrs: dict[str, str],
+        hdrs: Headers,
         stream: bool,
     ) -> Response:
         pool = self._pool
@@ -251,25 +249,22 @@ class Session:
                 raise ConnectionError(f"connection broken ({type(exc).__name__})") from exc
         return response
 
-    def _body(self, data: Any, json: Any, hdrs: dict[str, str]) -> tuple[Any, bool]:
+    def _body(self, data: Any, json: Any, hdrs: Headers) -> tuple[Any, bool]:
         """The body to hand to http.client, and whether to send it chunked; sets
         ``Content-Type`` for JSON and forms and ``Content-Length`` when it can be known."""
-        names = {k.lower() for k in hdrs}
         if json is not None and data is None:
             data = jsonlib.dumps(json).encode()
-            if "content-type" not in names:
-                hdrs["Content-Type"] = "application/json"
+            hdrs.setdefault("Content-Type", "application/json")
         if isinstance(data, Mapping) or (isinstance(data, list) and data):
             data = urlencode(list(data.items()) if isinstance(data, Mapping) else data).encode()
-            if "content-type" not in names:
-                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
         elif isinstance(data, str):
             data = data.encode()
         elif isinstance(data, bytearray | memoryview):
             data = bytes(data)
         if data is None or isinstance(data, bytes):
             return data, False
-        if "content-length" in names or "transfer-encoding" in names:
+        if "Content-Length" in hdrs or "Transfer-Encoding" in hdrs:
             return data, "chunked" in hdrs.get("Transfer-Encoding", "").lower()
         length = body_length(data)
         if length is not None:
