@@ -163,9 +163,10 @@ def _proxy_variables() -> dict[str, str]:
     return found
 
 
-def environ_proxies(scheme: str, host: str, port: int | None = None) -> dict[str, str]:
-    """The proxies the environment names for a request to ``scheme://host:port`` (keyed by
-    scheme, as ``*_proxy`` variables name them; ``no_proxy`` applied): empty when bypassed."""
+def environ_proxies(host: str, port: int | None = None) -> dict[str, str]:
+    """The proxies the environment names for a request to ``host:port``, keyed by scheme as
+    the ``*_proxy`` variables name them (the session picks the request's own); empty when
+    ``no_proxy`` bypasses the host."""
     proxies = _proxy_variables()
     no_proxy = proxies.pop("no", "")
     if not proxies or (no_proxy and _bypassed(host, port, no_proxy)):
@@ -198,7 +199,7 @@ class EnvironmentProxies:
         key = f"{parts.scheme}://{parts.netloc}"
         found = self._proxies.get(key)
         if found is None:
-            found = environ_proxies(parts.scheme, parts.hostname or "", parts.port)
+            found = environ_proxies(parts.hostname or "", parts.port)
             self._proxies[key] = found
         if written is not None:
             self._origin_proxies[written] = found

@@ -1198,20 +1198,20 @@ PROXY = "http://proxy.corp:3128"
 
 
 def test_environ_proxies_none_set(clean_env: pytest.MonkeyPatch) -> None:
-    assert environ_proxies("https", "registry.example.com", 443) == {}
+    assert environ_proxies("registry.example.com", 443) == {}
 
 
 @pytest.mark.parametrize("name", ["https_proxy", "HTTPS_PROXY"])
 def test_environ_proxies_either_case(clean_env: pytest.MonkeyPatch, name: str) -> None:
     clean_env.setenv(name, PROXY)
-    assert environ_proxies("https", "registry.example.com", 443) == {"https": PROXY}
-    assert environ_proxies("https", "registry.example.com") == {"https": PROXY}
+    assert environ_proxies("registry.example.com", 443) == {"https": PROXY}
+    assert environ_proxies("registry.example.com") == {"https": PROXY}
 
 
 def test_environ_proxies_lower_case_wins(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("HTTP_PROXY", "http://upper:1")
     clean_env.setenv("http_proxy", "http://lower:2")
-    assert environ_proxies("http", "registry.example.com", 80) == {"http": "http://lower:2"}
+    assert environ_proxies("registry.example.com", 80) == {"http": "http://lower:2"}
 
 
 @pytest.mark.parametrize(
@@ -1248,14 +1248,14 @@ def test_environ_no_proxy(
     clean_env.setenv("HTTPS_PROXY", PROXY)
     clean_env.setenv("NO_PROXY", no_proxy)
     expected: dict[str, str] = {} if bypassed else {"https": PROXY}
-    assert environ_proxies("https", host, port) == expected
+    assert environ_proxies(host, port) == expected
 
 
 def test_environ_no_proxy_lower_case(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("http_proxy", PROXY)
     clean_env.setenv("no_proxy", "internal.test")
-    assert environ_proxies("http", "a.internal.test", 80) == {}
-    assert environ_proxies("http", "public.test", 80) == {"http": PROXY}
+    assert environ_proxies("a.internal.test", 80) == {}
+    assert environ_proxies("public.test", 80) == {"http": PROXY}
 
 
 @pytest.mark.parametrize(
@@ -1268,13 +1268,13 @@ def test_environ_no_proxy_suffix_respects_label_boundary(
 ) -> None:
     clean_env.setenv("HTTPS_PROXY", PROXY)
     clean_env.setenv("NO_PROXY", no_proxy)
-    assert environ_proxies("https", host, port) == {"https": PROXY}
+    assert environ_proxies(host, port) == {"https": PROXY}
 
 
 def test_environ_proxies_httpoxy_is_ignored_under_cgi(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("REQUEST_METHOD", "GET")
     clean_env.setenv("HTTP_PROXY", "http://attacker.test:80")
-    assert "http" not in environ_proxies("http", "registry.example.com", 80)
+    assert "http" not in environ_proxies("registry.example.com", 80)
 
 
 @pytest.mark.parametrize(
@@ -1299,5 +1299,5 @@ def test_proxy_variables_are_read_as_urllib_reads_them(
         clean_env.setenv(name, value)
     expected = urllib.request.getproxies_environment()
     expected.pop("no", None)
-    got = environ_proxies("https", "registry.test", 443)
+    got = environ_proxies("registry.test", 443)
     assert got == expected
