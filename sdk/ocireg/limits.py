@@ -25,12 +25,10 @@ import http.client
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from . import wire
 from .errors import RegistryError, TransportError
-
-if TYPE_CHECKING:
-    from . import wire
 
 __all__ = [
     "CHUNK",
@@ -149,9 +147,7 @@ def guarded_chunks(
 
 def _decodes(raw: Any) -> bool:
     """Whether ``raw`` reads with ``read1(amt, decode_content=...)``."""
-    from .wire import Body
-
-    if isinstance(raw, Body):
+    if isinstance(raw, wire.Body):
         return True
     urllib3 = sys.modules.get("urllib3")
     return urllib3 is not None and isinstance(raw, urllib3.response.BaseHTTPResponse)
