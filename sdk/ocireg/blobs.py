@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
-import re
 import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .blob_response import check_blob_response
 from .digest import Digest, DigestVerifier
 from .errors import (
     DigestMismatchError,
@@ -27,11 +27,17 @@ from .errors import (
     OciregError,
     TransportError,
 )
-from .http_errors import raise_for_status
 from .limits import read_errors
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
-from .stream_io import HASH_QUEUE_DEPTH, BackgroundHasher, Release, readinto_watched
+from .stream_io import (
+    FILE_SPAN_BUFFER,
+    HASH_QUEUE_DEPTH,
+    BackgroundHasher,
+    FileSpan,
+    Release,
+    readinto_watched,
+)
 
 if TYPE_CHECKING:
     from . import wire
@@ -70,8 +76,6 @@ MAX_RESUMES = 10
 #: reused buffers it took pull_blob of 1 GiB from ~1.7x to ~1.05x the time of
 #: ``curl -o FILE`` on an idle 2-core VM (benchmarks/bench_blobs.py).
 THREADED_HASH_MIN = 4 << 20
-
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
 
 
 class BlobReader:
@@ -293,7 +297,7 @@ class BlobReader:
             return 0
         return 0
 
-    def _consume(self, data: bytes | bytearray, n: int, release: Release | None) -> None:
+    def _consume(self, data: bytes | bytearray | FileSpan, n: int, release: Release | None) -> None:
         if self._hasher is None and (self._size is None or self._size > THREADED_HASH_MIN):
             # As many bytes queued as HASH_QUEUE_DEPTH chunks of CHUNK_SIZE: the reads that
             # matter (iteration, read(1 MiB)) hand over chunks of ITER_CHUNK_SIZE.
@@ -303,6 +307,8 @@ class BlobReader:
             weakref.finalize(self, self._hasher.stop)
         if self._hasher is not None:
             self._hasher.update(data, n, release)
+        elif isinstance(data, FileSpan):
+            data.feed(self._verifier, bytearray(min(n, FILE_SPAN_BUFFER)))
         else:
             self._verifier.update(memoryview(data)[:n])
             if release is not None and isinstance(data, bytearray):
@@ -329,51 +335,23 @@ class BlobReader:
         resp = self._remote.get_blob(self._ref, self.digest, start=start)
         self.requests += 1
         try:
-            self._check_response(resp, start)
+            framing = check_blob_response(
+                resp,
+                ref=self._ref,
+                digest=self.digest,
+                algorithm=self._verifier.expected.algorithm,
+                start=start,
+                size=self._size,
+            )
         except BaseException:
             resp.close()
             raise
+        self._decode, self._skip, self._size = framing
         # http.client's readinto fills our buffer straight from the socket: no allocation and
         # one copy less per chunk than read(). Only for bodies not to be decoded.
         fp = getattr(resp.raw, "fp", None) or getattr(resp.raw, "_fp", None)
         self._fast = fp if isinstance(fp, http.client.HTTPResponse) and not self._decode else None
         return resp
-
-    def _check_response(self, resp: wire.Response, start: int) -> None:
-        target = f"{self._ref.path}@{self.digest}"
-        raise_for_status(
-            resp, operation="GET blob", registry=self._ref.domain, target=target, ok=(200, 206)
-        )
-        encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-        self._decode = encoding not in ("", "identity")
-        if self._decode and self._size is None:
-            # Decoded bytes are counted against the expected size; without one, a small
-            # compressed body could expand without bound (a gzip bomb), so it is refused.
-            raise TransportError(
-                f"GET blob {self._where}: the registry sent it with Content-Encoding"
-                f" {encoding[:40]!r} although identity was asked, and its size is not known"
-            )
-        length = resp.headers.get("Content-Length", "")
-        total = int(length) if length.isdigit() else None
-        if resp.status_code == 206:
-            m = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", "").strip())
-            if m is None or int(m.group(1)) != start:
-                raise TransportError(
-                    f"GET blob {self._where}: asked for bytes {start}- but the server answered "
-                    f"Content-Range {resp.headers.get('Content-Range')!r}"
-                )
-            total = int(m.group(3)) if m.group(3) != "*" else None
-        self._skip = start if resp.status_code == 200 else 0  # 200: the whole blob again
-        header = resp.headers.get("Docker-Content-Digest", "")
-        comparable = header.partition(":")[0] == self._verifier.expected.algorithm
-        if comparable and header != self.digest:
-            raise self._mismatch(f"registry announces {header}", header)
-        if total is None or self._decode:
-            return
-        if self._size is None:
-            self._size = total
-        elif total != self._size:
-            raise self._mismatch(f"registry sends {total} bytes, expected {self._size}", "size")
 
     def _resume(self, exc: BaseException | None) -> None:
         self.close()

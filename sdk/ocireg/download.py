@@ -34,6 +34,7 @@ from .blobs import BlobReader, open_blob
 from .errors import DigestMismatchError
 from .manifests import Descriptor
 from .mediatypes import BLOB_MEDIA_TYPE
+from .splicing import SplicingReader
 
 if TYPE_CHECKING:
     from .reference import Reference
@@ -48,6 +49,8 @@ __all__ = ["pull_blob"]
 #: (benchmarks/bench_blobs.py).
 PULL_BUFFERS = 4
 PULL_BUFFER_SIZE = 256 << 10
+#: The most one splice moves into the file (the pipe's size, :data:`~ocireg.splicing.PIPE_SIZE`).
+SPLICE_SIZE = 1 << 20
 
 
 def pull_blob(
@@ -148,15 +151,48 @@ def _open_special(target: Path) -> int | None:
     return fd
 
 
+class _Buffers:
+    """pull_blob's buffers, made on first use (a spliced download needs none)."""
+
+    def __init__(self) -> None:
+        self.free: queue.SimpleQueue[bytearray] | None = None
+
+    def take(self) -> bytearray:
+        if self.free is None:
+            self.free = queue.SimpleQueue()
+            for _ in range(PULL_BUFFERS):
+                self.free.put(bytearray(PULL_BUFFER_SIZE))
+        return self.free.get()
+
+    def give_back(self, buf: bytearray) -> None:
+        assert self.free is not None
+        self.free.put(buf)
+
+
 def _copy(reader: BlobReader, out: BinaryIO, progress: Callable[[int], None] | None) -> None:
     # Buffers go round: filled from the socket, written, hashed on the worker, reused.
-    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    for _ in range(PULL_BUFFERS):
-        free.put(bytearray(PULL_BUFFER_SIZE))
-    while n := reader.read_owned(buf := free.get(), free.put):
-        out.write(memoryview(buf)[:n])
+    # Into a file, plain-http bytes are spliced instead: they never enter a buffer.
+    buffers = _Buffers()
+    splicing = reader if isinstance(reader, SplicingReader) else None
+    fd = out.fileno() if splicing is not None else -1
+    while True:
+        n = splicing.splice_to(fd, SPLICE_SIZE) if splicing is not None else None
+        if n is None:
+            n = reader.read_owned(buf := buffers.take(), buffers.give_back)
+            _write(out, memoryview(buf)[:n])
+        if not n:
+            return
         if progress is not None:
             progress(n)
+
+
+def _write(out: BinaryIO, view: memoryview) -> None:
+    # An unbuffered file may take part of a write; a file object answering None took it all.
+    while view:
+        k = out.write(view)
+        if k is None:
+            return
+        view = view[k:]
 
 
 def _stream(
@@ -200,14 +236,18 @@ def _replace(
     fsync: bool,
     progress: Callable[[int], None] | None,
 ) -> Descriptor:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    # Readable too: spliced bytes are hashed by reading them back.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.part"  # O_EXCL, umask mode
     try:
         fd = os.open(tmp, flags, 0o666)
-        with os.fdopen(fd, "wb") as out, open_blob(remote, ref, digest, size=size) as reader:
+        # Unbuffered: spliced bytes go to the descriptor, so nothing may wait in a buffer.
+        with (
+            os.fdopen(fd, "wb", buffering=0) as out,
+            SplicingReader(remote, ref, digest, size=size) as reader,
+        ):
             _copy(reader, out, progress)
             if fsync:
-                out.flush()
                 os.fsync(out.fileno())
         os.replace(tmp, target)
     except BaseException:

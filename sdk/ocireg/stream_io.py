@@ -8,19 +8,31 @@ consumer's writes, or with the socket writes of an upload; buffers go round betw
 
 from __future__ import annotations
 
+import errno
 import http.client
+import os
 import queue
 import threading
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["HASH_QUEUE_DEPTH", "BackgroundHasher", "Hasher", "Release", "readinto_watched"]
+__all__ = [
+    "HASH_QUEUE_DEPTH",
+    "BackgroundHasher",
+    "FileSpan",
+    "Hasher",
+    "Release",
+    "readinto_watched",
+]
 
 #: Chunks waiting for the hash thread at most. Hashing keeps up with a socket when it gets
 #: a core, so the queue only absorbs the moments it does not (a busy machine): 6 x 512 KiB
 #: kept open_blob within ~1.1x of hashlib on a loaded 2-core VM where 3 x 256 KiB gave
 #: ~1.3x. Every queued chunk is memory held.
 HASH_QUEUE_DEPTH = 6
+
+#: The buffer a :class:`FileSpan` is read back into, one piece at a time.
+FILE_SPAN_BUFFER = 1 << 20
 
 #: Called with a buffer once its bytes are hashed, so the caller may fill it again.
 Release = Callable[[bytearray], None]
@@ -60,6 +72,27 @@ def readinto_watched(
     return got
 
 
+class FileSpan:
+    """Bytes already written to a file, to be hashed by reading them back (from the page
+    cache, so a copy, with no disk read): what :mod:`ocireg.splicing` leaves to hash, as
+    its bytes never pass through a buffer of ours."""
+
+    __slots__ = ("fd", "length", "offset")
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        self.fd, self.offset, self.length = fd, offset, length
+
+    def feed(self, hasher: Hasher, scratch: bytearray) -> None:
+        view = memoryview(scratch)
+        pos, end = self.offset, self.offset + self.length
+        while pos < end:
+            k = os.preadv(self.fd, [view[: min(len(view), end - pos)]], pos)
+            if not k:  # someone truncated the file under us: what is there is not the blob
+                raise OSError(errno.EIO, f"the file ends at byte {pos} of the {end} written")
+            hasher.update(view[:k])
+            pos += k
+
+
 class BackgroundHasher:
     """Feeds a hasher on a worker thread through a short queue (memory stays bounded);
     :meth:`drain` returns once everything queued is hashed, and the hasher is complete."""
@@ -68,9 +101,10 @@ class BackgroundHasher:
         self, verifier: Hasher, name: str = "ocireg-blob-hash", depth: int = HASH_QUEUE_DEPTH
     ) -> None:
         self._verifier = verifier
-        self._queue: queue.Queue[tuple[bytes | bytearray, int, Release | None] | None]
+        self._queue: queue.Queue[tuple[bytes | bytearray | FileSpan, int, Release | None] | None]
         self._queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._scratch: bytearray | None = None  # for FileSpans: allocated by the first
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -79,13 +113,18 @@ class BackgroundHasher:
             data, n, release = item
             if self._error is None:  # after a failure keep consuming, so put() never blocks
                 try:
-                    self._verifier.update(memoryview(data)[:n])
-                except BaseException as exc:  # pragma: no cover - hashlib does not fail
+                    if isinstance(data, FileSpan):
+                        if self._scratch is None:
+                            self._scratch = bytearray(FILE_SPAN_BUFFER)
+                        data.feed(self._verifier, self._scratch)
+                    else:
+                        self._verifier.update(memoryview(data)[:n])
+                except BaseException as exc:  # a read-back that failed; hashlib does not
                     self._error = exc
             if release is not None and isinstance(data, bytearray):
                 release(data)
 
-    def update(self, data: bytes | bytearray, n: int, release: Release | None) -> None:
+    def update(self, data: bytes | bytearray | FileSpan, n: int, release: Release | None) -> None:
         self._queue.put((data, n, release))
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ the memory a push and a pull hold."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -19,7 +20,6 @@ from typing import Any
 
 import pytest
 import requests
-import urllib3.connection
 
 from ocireg import Client, DigestMismatchError, NotFoundError, TransportError
 from ocireg.reference import Reference
@@ -122,30 +122,63 @@ def test_read_in_small_pieces(registry_open: Registry) -> None:
     assert b"".join(pieces) == data
 
 
+class SpliceCount:
+    """Counts the bytes ``os.splice`` moves (what pull_blob splices into a file)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.moved = 0
+        real = os.splice
+
+        def counting(src: int, dst: int, count: int, *args: Any, **kwargs: Any) -> int:
+            n: int = real(src, dst, count, *args, **kwargs)
+            self.moved += n
+            return n
+
+        monkeypatch.setattr(os, "splice", counting)
+
+
 def test_blob_reads_keep_the_connection(
     registry_open: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bodies read by hand (http.client readinto) still hand the connection back."""
+    """Bodies read by hand (http.client readinto) or spliced into a file (plain http) still
+    hand the connection back."""
     ref = repo(registry_open, "keepalive")
     data = os.urandom(6 * MiB)
     digest = Pusher(registry_open).blob(ref.path, data)
     opened: list[object] = []
-    connect = urllib3.connection.HTTPConnection.connect
+    connect = http.client.HTTPConnection.connect
 
-    def counting(conn: urllib3.connection.HTTPConnection) -> None:
+    def counting(conn: http.client.HTTPConnection) -> None:
         opened.append(conn)  # every TCP connect, also a pooled connection re-opening
         connect(conn)
 
-    monkeypatch.setattr(urllib3.connection.HTTPConnection, "connect", counting)
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", counting)
+    spliced = SpliceCount(monkeypatch)
     with make_client(registry_open) as client, tempfile.TemporaryDirectory() as tmp:
         client.ping(f"http://{registry_open.host}")
-        opened.clear()
+        assert len(opened) == 1
         for _ in range(3):
             with client.open_blob(ref, digest) as reader:
                 assert reader.read() == data
             client.pull_blob(ref, digest, Path(tmp) / "blob")
+            assert (Path(tmp) / "blob").read_bytes() == data
             assert client.head_blob(ref, digest).size == len(data)
-    assert len(opened) == 0
+    assert len(opened) == 1
+    assert spliced.moved > 3 * 2 * 5 * MiB  # in and out of the pipe, nearly all of it
+
+
+def test_a_pull_over_tls_is_verified_and_not_spliced(
+    registry_tls: Registry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Only the TLS layer can read a TLS connection's bytes: they go through buffers."""
+    ref = repo(registry_tls, "tls-pull")
+    data = os.urandom(6 * MiB + 7)
+    digest = Pusher(registry_tls).blob(ref.path, data)
+    spliced = SpliceCount(monkeypatch)
+    with make_client(registry_tls) as client:
+        client.pull_blob(ref, digest, tmp_path / "blob")
+    assert (tmp_path / "blob").read_bytes() == data
+    assert spliced.moved == 0
 
 
 def _corrupt(registry: Registry, digest: str) -> None:

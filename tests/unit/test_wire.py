@@ -10,11 +10,9 @@ Every server listens on 127.0.0.1, every socket has a timeout and every thread j
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import io
 import os
-import queue
 import select
 import socket
 import ssl
@@ -34,170 +32,21 @@ from ocireg import wire
 from ocireg.hosts import environ_proxies
 from ocireg.wire import connections as wire_connections
 from ocireg.wire.response import Body, Headers, Response, SentRequest
+from tests.fixtures.loopback import (
+    IO_TIMEOUT,
+    Handler,
+    LoopbackServer,
+    Peer,
+    RawRequest,
+    http_response,
+    keep_alive,
+    wait_event,
+)
 
-#: Bound on every blocking socket operation of the servers (a test never waits this long).
-IO_TIMEOUT = 5.0
-JOIN_TIMEOUT = 2.0
 SECRET = "Bearer sk-live-5ecr3t-T0ken-do-not-leak"
 
 
 # -- loopback servers ---------------------------------------------------------------------------
-
-
-@dataclass
-class RawRequest:
-    """One request as it came off the socket."""
-
-    line: str
-    headers: dict[str, str]  # lower-cased names
-    body: bytes  # de-chunked
-    raw_body: bytes  # as framed on the wire
-
-
-class Peer:
-    """The server's side of one accepted connection (a buffered reader kept for its life)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.rfile = sock.makefile("rb")
-
-    def read_request(self) -> RawRequest | None:
-        line = self.rfile.readline(65537)
-        if not line:
-            return None
-        headers: dict[str, str] = {}
-        while True:
-            header = self.rfile.readline(65537)
-            if header in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = header.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        body = raw = b""
-        if "content-length" in headers:
-            body = raw = self.rfile.read(int(headers["content-length"]))
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            while True:
-                size_line = self.rfile.readline(1024)
-                raw += size_line
-                size = int(size_line.split(b";")[0].strip(), 16)
-                data = self.rfile.read(size + 2)
-                raw += data
-                if size == 0:
-                    break
-                body += data[:-2]
-        return RawRequest(line.decode("latin-1").rstrip("\r\n"), headers, body, raw)
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.rfile.close()
-        self.sock.close()
-
-
-Handler = Callable[[Peer, "LoopbackServer"], None]
-
-
-class LoopbackServer:
-    """A TCP server on 127.0.0.1: each accepted connection is given to ``handler`` in a thread
-    of its own. Counts the connections accepted; handlers record requests in ``requests``."""
-
-    def __init__(self, handler: Handler, *, tls: ssl.SSLContext | None = None) -> None:
-        self.handler = handler
-        self.tls = tls
-        self.accepted = 0
-        self.requests: list[RawRequest] = []
-        self.events: queue.Queue[str] = queue.Queue()
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._peers: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.listener.settimeout(0.05)
-        self.port: int = self.listener.getsockname()[1]
-        self._acceptor = threading.Thread(target=self._serve, daemon=True)
-        self._acceptor.start()
-
-    def url(self, path: str = "/", scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(IO_TIMEOUT)
-            thread = threading.Thread(target=self._handle, args=(sock,), daemon=True)
-            with self._lock:
-                self.accepted += 1
-                self._peers.append(sock)
-                self._threads.append(thread)
-            thread.start()
-
-    def _handle(self, sock: socket.socket) -> None:
-        peer: Peer | None = None
-        try:
-            if self.tls is not None:
-                sock = self.tls.wrap_socket(sock, server_side=True)
-                with self._lock:
-                    self._peers.append(sock)
-            peer = Peer(sock)
-            self.handler(peer, self)
-        except (OSError, ValueError):
-            pass  # the client went away (or was refused a handshake)
-        finally:
-            if peer is not None:
-                peer.close()
-            else:
-                sock.close()
-            self.events.put("handler done")
-
-    def close(self) -> None:
-        self.stop.set()
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() at once on Linux
-        self._acceptor.join(JOIN_TIMEOUT)
-        with self._lock:
-            peers, threads = list(self._peers), list(self._threads)
-        for sock in peers:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(JOIN_TIMEOUT)
-        self.listener.close()
-
-
-def http_response(
-    body: bytes = b"",
-    status: str = "200 OK",
-    headers: list[tuple[str, str]] | None = None,
-    *,
-    length: bool = True,
-) -> bytes:
-    head = [f"HTTP/1.1 {status}"]
-    head += [f"{name}: {value}" for name, value in headers or []]
-    if length:
-        head.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-
-
-def keep_alive(response: bytes | Callable[[RawRequest], bytes]) -> Handler:
-    """Answer every request of a connection, as long as the client keeps it open."""
-
-    def handle(peer: Peer, server: LoopbackServer) -> None:
-        while (request := peer.read_request()) is not None:
-            server.requests.append(request)
-            peer.send(response(request) if callable(response) else response)
-
-    return handle
 
 
 @pytest.fixture
@@ -242,11 +91,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert_path), str(key_path))
     return Pki(context, str(ca_path), str(other_ca_path))
-
-
-def wait_event(server: LoopbackServer, count: int = 1) -> None:
-    for _ in range(count):
-        assert server.events.get(timeout=IO_TIMEOUT) == "handler done"
 
 
 # -- keep-alive and the pool --------------------------------------------------------------------

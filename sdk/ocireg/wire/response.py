@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import zlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from http.client import HTTPResponse, IncompleteRead
@@ -111,8 +112,15 @@ class Body:
     connection may serve another request), False when it is closed before.
     """
 
-    def __init__(self, resp: Any, encoding: str | None, release: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        resp: Any,
+        encoding: str | None,
+        release: Callable[[bool], None],
+        sock: socket.socket | None = None,
+    ) -> None:
         self._resp = resp
+        self._sock = sock
         self._release: Callable[[bool], None] | None = release
         enc = (encoding or "").strip().lower()
         self._decoder = _Decoder(enc) if enc in ("gzip", "x-gzip", "deflate") else None
@@ -177,6 +185,14 @@ class Body:
         """The ``http.client`` response itself, for a reader that fills its own buffers
         (``readinto``); it calls :meth:`release_conn` once it has read to the end."""
         return self._resp
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """The plain TCP socket the body arrives on (None under TLS, whose bytes only the
+        TLS layer can read): for a reader that moves the bytes on with ``os.splice``. What
+        :attr:`fp` holds buffered comes first; ``fp.length`` must be kept counting."""
+        sock = self._sock
+        return sock if type(sock) is socket.socket and not self.closed else None
 
     def release_conn(self) -> None:
         """Give the connection back if the body was read to its end through :attr:`fp`;

@@ -236,7 +236,7 @@ class Session:
                 conn.close()
 
         headers = Headers(resp.getheaders())
-        raw = Body(resp, headers.get("Content-Encoding"), release)
+        raw = Body(resp, headers.get("Content-Encoding"), release, conn.sock)
         response = Response(resp.status, resp.reason, headers, raw, SentRequest(method, url, hdrs))
         if not stream:
             try:

@@ -1,0 +1,445 @@
+"""pull_blob into a file over plain http moves the body with ``splice(2)``
+(``ocireg.splicing``): socket -> pipe -> file, hashed by reading the file back. These tests
+hold it to everything the buffered path guarantees, against a keep-alive loopback server
+that sends body bytes together with the headers (so http.client has some buffered), cuts or
+stalls mid-body, and ignores Range: the file is the blob or is not there, every byte is
+reported once, the connection is reused, and a kernel refusing the splice only means the
+bytes take the buffered way.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import itertools
+import os
+import re
+import socket
+import ssl
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocireg import Client, DigestMismatchError, blobs, download, splicing
+from ocireg.reference import Reference
+from ocireg.stream_io import FileSpan
+from ocireg.wire.response import Body
+from tests.fixtures.loopback import (
+    IO_TIMEOUT,
+    Handler,
+    LoopbackServer,
+    Peer,
+    http_response,
+)
+
+pytestmark = pytest.mark.skipif(not splicing.AVAILABLE, reason="os.splice is Linux-only")
+
+REPO = "test/repo"
+MiB = 1 << 20
+BLOB = os.urandom(3 * MiB + 12345)
+DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
+BLOB_PATH = f"/v2/{REPO}/blobs/{DIGEST}"
+
+
+# -- the server ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What one blob GET gets: ``with_headers`` body bytes in the same write as the headers
+    (http.client then holds them buffered), then the rest, unless the server ``cut_after``
+    (closes) or ``stall_after`` (goes quiet) that many body bytes; Range honoured or not."""
+
+    with_headers: int = 0
+    cut_after: int | None = None
+    stall_after: int | None = None
+    honour_range: bool = True
+    data: bytes = BLOB
+
+
+def blob_server(plans: Callable[[int], Plan]) -> Handler:
+    """Answers ``GET /v2/``, HEAD and GET of the blob, keeping connections alive;
+    ``plans(n)`` says how the n-th blob GET (from 1, over all connections) is served."""
+    numbers = itertools.count(1)
+
+    def handle(peer: Peer, server: LoopbackServer) -> None:
+        while (request := peer.read_request()) is not None:
+            server.requests.append(request)
+            method, path, _ = request.line.split(" ")
+            if path != BLOB_PATH:
+                peer.send(http_response(b"{}", headers=[("Content-Type", "application/json")]))
+                continue
+            if method == "HEAD":
+                size = [("Content-Length", str(len(BLOB)))]
+                peer.send(http_response(b"", headers=size, length=False))
+                continue
+            plan = plans(next(numbers))
+            m = re.fullmatch(r"bytes=(\d+)-", request.headers.get("range", ""))
+            start = int(m.group(1)) if m and plan.honour_range else 0
+            body = plan.data[start:]
+            headers = [("Content-Length", str(len(body)))]
+            if start:
+                headers.append(("Content-Range", f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"))
+            status = "206 Partial Content" if start else "200 OK"
+            head = http_response(b"", status, headers, length=False)
+            stop = min(x for x in (plan.cut_after, plan.stall_after, len(body)) if x is not None)
+            first = min(plan.with_headers, stop)
+            peer.send(head + body[:first])
+            for pos in range(first, stop, 64 << 10):
+                peer.send(body[pos : min(stop, pos + (64 << 10))])
+            if plan.cut_after is not None:
+                return  # the connection closes
+            if plan.stall_after is not None:
+                server.stop.wait(IO_TIMEOUT)
+                return
+
+    return handle
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[int], Plan]], LoopbackServer]]:
+    started: list[LoopbackServer] = []
+
+    def start(plans: Callable[[int], Plan]) -> LoopbackServer:
+        server = LoopbackServer(blob_server(plans))
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.close()
+
+
+def always(plan: Plan) -> Callable[[int], Plan]:
+    return lambda _: plan
+
+
+def first_then(plan: Plan, then: Plan | None = None) -> Callable[[int], Plan]:
+    return lambda n: plan if n == 1 else (then or Plan())
+
+
+@pytest.fixture(params=["inline-hash", "threaded-hash"])
+def hash_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    threshold = 1 << 40 if request.param == "inline-hash" else 0
+    monkeypatch.setattr(blobs, "THREADED_HASH_MIN", threshold)
+    return str(request.param)
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    with Client(load_entrypoints=False, timeout=(2.0, 5.0)) as c:
+        yield c
+
+
+def ref_of(server: LoopbackServer) -> Reference:
+    return Reference.parse(f"http://127.0.0.1:{server.port}/{REPO}")
+
+
+def blob_gets(server: LoopbackServer) -> list[str]:
+    """The Range header of each blob GET ("" for none)."""
+    return [
+        r.headers.get("range", "")
+        for r in server.requests
+        if r.line.startswith("GET ") and BLOB_PATH in r.line
+    ]
+
+
+# -- watching the splices --------------------------------------------------------------------
+
+
+class SpliceSpy:
+    """Wraps ``os.splice``: counts the bytes moved out of sockets and into regular files, and
+    can refuse (EINVAL) one or the other, as a kernel or filesystem without splice would."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.from_sockets = self.into_files = 0
+        self.refuse_sockets = self.refuse_files = False
+        self.refused = 0
+        real = os.splice
+
+        def spy(src: int, dst: int, count: int, *args: object, **kwargs: object) -> int:
+            from_socket = stat.S_ISSOCK(os.fstat(src).st_mode)
+            into_file = stat.S_ISREG(os.fstat(dst).st_mode)
+            if (from_socket and self.refuse_sockets) or (into_file and self.refuse_files):
+                self.refused += 1
+                raise OSError(errno.EINVAL, "Invalid argument")
+            n: int = real(src, dst, count, *args, **kwargs)  # type: ignore[arg-type]
+            self.from_sockets += n if from_socket else 0
+            self.into_files += n if into_file else 0
+            return n
+
+        monkeypatch.setattr(os, "splice", spy)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> SpliceSpy:
+    return SpliceSpy(monkeypatch)
+
+
+class Reports(list[int]):
+    def __call__(self, n: int) -> None:
+        self.append(n)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+# -- the file is the blob ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_headers", [0, 1, 5000, 8192, 20000, 300_000])
+def test_bytes_that_came_with_the_headers_are_written_first(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+    with_headers: int,
+) -> None:
+    """http.client reads the headers through a buffer that may hold body bytes; splicing
+    from the socket before taking them would lose them (and fail the digest)."""
+    server = serve(always(Plan(with_headers=with_headers)))
+    target = tmp_path / "blob"
+    desc = client.pull_blob(ref_of(server), DIGEST, target)
+    assert (desc.digest, desc.size) == (DIGEST, len(BLOB))
+    assert target.read_bytes() == BLOB
+    assert spy.from_sockets > 2 * MiB  # the bulk was spliced
+    assert spy.into_files == spy.from_sockets
+
+
+@pytest.mark.usefixtures("hash_mode")
+def test_spliced_pulls_reuse_the_connection_and_close_their_pipe(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    server = serve(always(Plan(with_headers=3000)))
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "first")  # the pool is warm now
+    fds = open_fds()
+    reports = Reports()
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "second", progress=reports)
+    assert (tmp_path / "first").read_bytes() == (tmp_path / "second").read_bytes() == BLOB
+    assert server.accepted == 1  # the body was read to its end: the connection went back
+    assert open_fds() == fds  # no pipe left open
+    assert sum(reports) == len(BLOB)
+    assert all(0 < n <= download.SPLICE_SIZE for n in reports)
+    assert spy.from_sockets > 4 * MiB
+
+
+# -- cuts, stalls, Range ignored -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("hash_mode")
+def test_a_cut_mid_splice_is_resumed_with_range(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    cut = MiB + MiB // 2 + 7
+    server = serve(first_then(Plan(with_headers=100, cut_after=cut), Plan(with_headers=50)))
+    reports = Reports()
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob", progress=reports)
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert blob_gets(server) == ["", f"bytes={cut}-"]
+    assert sum(reports) == len(BLOB)  # every byte reported once
+    assert spy.from_sockets > 2 * MiB
+
+
+def test_a_server_ignoring_range_after_a_cut_is_read_again_from_the_start(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    cut = MiB + 3
+    server = serve(first_then(Plan(cut_after=cut), Plan(with_headers=700, honour_range=False)))
+    reports = Reports()
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob", progress=reports)
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert blob_gets(server) == ["", f"bytes={cut}-"]
+    assert sum(reports) == len(BLOB)
+    # the repeated first MiB is dropped through a buffer; what follows is spliced again
+    assert spy.from_sockets >= len(BLOB) - cut - splicing._DRAIN_READ
+
+
+def test_a_stall_mid_splice_times_out_and_is_resumed(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer], spy: SpliceSpy, tmp_path: Path
+) -> None:
+    stall = MiB + MiB // 4
+    server = serve(first_then(Plan(with_headers=10, stall_after=stall)))
+    with Client(load_entrypoints=False, timeout=(2.0, 0.3)) as client:
+        client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    first, resumed = blob_gets(server)
+    offset = int(resumed.removeprefix("bytes=").removesuffix("-"))
+    # What the timed-out splice had moved is dropped, as a failed read's buffer would be.
+    assert first == ""
+    assert stall - download.SPLICE_SIZE < offset <= stall
+
+
+@pytest.mark.usefixtures("hash_mode")
+def test_wrong_bytes_are_refused_and_leave_no_file(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    bad = BLOB[: 2 * MiB] + bytes([BLOB[2 * MiB] ^ 1]) + BLOB[2 * MiB + 1 :]
+    server = serve(always(Plan(with_headers=2000, data=bad)))
+    with pytest.raises(DigestMismatchError):
+        client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
+    assert list(tmp_path.iterdir()) == []
+    assert spy.from_sockets > MiB
+
+
+def test_an_interrupt_mid_splice_leaves_no_file_and_no_pipe(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    server = serve(always(Plan()))
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "warm")
+    (tmp_path / "warm").unlink()
+    fds = open_fds()
+
+    def interrupt(n: int) -> None:
+        if spy.from_sockets:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob", progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+    assert open_fds() <= fds  # the pipe and the dropped connection are closed
+
+
+# -- when the kernel will not splice -------------------------------------------------------------
+
+
+def test_a_filesystem_refusing_splice_gets_the_bytes_copied(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    spy.refuse_files = True
+    server = serve(always(Plan(with_headers=1000)))
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert spy.refused == 1  # asked once, then the buffered way
+    assert 0 < spy.from_sockets <= download.SPLICE_SIZE
+
+
+def test_a_socket_refusing_splice_is_read_through_buffers(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    spy.refuse_sockets = True
+    server = serve(always(Plan(with_headers=1000)))
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert spy.refused == 1
+    assert spy.from_sockets == 0
+
+
+def test_a_tls_body_offers_no_socket_to_splice() -> None:
+    """Only the TLS layer can read a TLS socket's bytes."""
+    plain = socket.socket()
+    tls = ssl.create_default_context().wrap_socket(
+        socket.socket(), server_hostname="localhost", do_handshake_on_connect=False
+    )
+    try:
+        assert Body(io.BytesIO(), None, lambda _: None, plain).socket is plain
+        assert Body(io.BytesIO(), None, lambda _: None, tls).socket is None
+        assert Body(io.BytesIO(), None, lambda _: None, None).socket is None
+    finally:
+        plain.close()
+        tls.close()
+
+
+def test_a_file_shorter_than_written_fails_the_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError, match="ends at byte 1000 of the 1500"):
+            FileSpan(fd, 0, 1500).feed(hashlib.sha256(), bytearray(512))
+    finally:
+        os.close(fd)
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1000, 4096, 70_000, MiB])
+def test_splice_to_gives_the_blob_whatever_it_is_asked_for(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+    n: int,
+) -> None:
+    """Small moves too: a read smaller than http.client's buffer must not be taken for the
+    one that emptied it."""
+    server = serve(always(Plan(with_headers=20000)))
+    ref = ref_of(server)
+    path = tmp_path / "blob"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        remote = client.remote
+        with splicing.SplicingReader(remote, ref, DIGEST, size=len(BLOB)) as reader:
+            sizes = list(iter(lambda: reader.splice_to(fd, n), 0))
+            assert reader.verified
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == BLOB
+    assert all(size is not None and 0 < size <= n for size in sizes)
+    assert spy.from_sockets > 0
+
+
+def test_a_failed_fill_leaves_nothing_in_the_pipe() -> None:
+    """An error after some bytes moved drops them: the next fill starts clean, as a read
+    after a failed readinto would."""
+    a, b = socket.socketpair()
+    a.settimeout(IO_TIMEOUT)
+    splicer = splicing.Splicer()
+    try:
+        b.sendall(b"stale" * 1000)
+
+        class Body(io.BytesIO):
+            length: int | None = None
+
+            def close(self) -> None:
+                pass
+
+        def fail(k: int) -> None:
+            raise TimeoutError("timed out")
+
+        with pytest.raises(TimeoutError):
+            splicer.fill(Body(), a, 5000, fail)  # type: ignore[arg-type]
+        assert splicer.pending == 0
+        b.sendall(b"fresh")
+        assert splicer.fill(Body(), a, 5, lambda k: None) == 5  # type: ignore[arg-type]
+        out = io.BytesIO()
+        r, w = os.pipe()
+        try:
+            assert splicer.drain_to(w) == 5
+            out.write(os.read(r, 100))
+        finally:
+            os.close(r)
+            os.close(w)
+        assert out.getvalue() == b"fresh"
+    finally:
+        splicer.close()
+        a.close()
+        b.close()
