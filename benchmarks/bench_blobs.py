@@ -20,10 +20,11 @@ peak RSS is its own and both sides pay the same cold-process costs):
   requests and pings the registry (the floor). Target <= 40 MiB for a push, <= 32 MiB for a
   pull.
 
-The machine may be shared: every comparison runs as alternating pairs (SDK, then baseline,
-``--runs`` times) and the verdict is the median of the per-pair ratios, so load that drifts
-weighs on both sides alike. ``--sdk DIR`` imports ocireg from ``DIR`` instead (a copy of an
-older ``sdk/`` tree, to print before/after figures from one run of this script).
+The machine may be shared: every comparison runs as pairs, ``--runs`` times, each side going
+first every other time (the side after a 1 GiB write pays for its write-back), and the
+verdict is the median of the per-pair ratios, so load that drifts weighs on both sides alike.
+``--sdk DIR`` imports ocireg from ``DIR`` instead (a copy of an older ``sdk/`` tree, to
+print before/after figures from one run of this script).
 """
 
 from __future__ import annotations
@@ -204,21 +205,40 @@ def measure(args: argparse.Namespace, base: str, size: int, tmp: Path, pid: int)
         return {"seconds": seconds, "cpu": children_cpu() - client,
                 "registry_cpu": cpu_of(pid) - registry}  # fmt: skip
 
-    for _ in range(args.runs):
+    def pair(
+        run: int, mine: Callable[[], Sample], theirs: Callable[[], Sample]
+    ) -> tuple[Sample, Sample]:
+        # Each side goes first every other run: the one after a 1 GiB write pays for its
+        # write-back, and the registry's state (upload directories, page cache) differs.
+        if run % 2:
+            other = theirs()
+            return mine(), other
+        first = mine()
+        return first, theirs()
+
+    url = f"{base}/v2/{REPO}/blobs/{digest}"
+    for run in range(args.runs):
         pairs.setdefault("push, digest unknown / curl POST+PUT", []).append(
-            (
-                ours("push_unknown", source),
-                curl_side(functools.partial(curl_push, base, digest, source)),
+            pair(
+                run,
+                functools.partial(ours, "push_unknown", source),
+                functools.partial(curl_side, functools.partial(curl_push, base, digest, source)),
             )
         )
-        url = f"{base}/v2/{REPO}/blobs/{digest}"
-        mine = ours("pull_blob", fresh(dest))
         pairs.setdefault("pull_blob / curl -o FILE", []).append(
-            (mine, curl_side(functools.partial(curl_pull, url, fresh(curl_dest))))
+            pair(
+                run,
+                lambda: ours("pull_blob", fresh(dest)),
+                lambda: curl_side(functools.partial(curl_pull, url, fresh(curl_dest))),
+            )
         )
-        mine = ours("open_blob", source)
-        h = run_child(sdk, "hashlib", base, digest, source)
-        pairs.setdefault("open_blob / hashlib", []).append((mine, h))
+        pairs.setdefault("open_blob / hashlib", []).append(
+            pair(
+                run,
+                functools.partial(ours, "open_blob", source),
+                functools.partial(run_child, sdk, "hashlib", base, digest, source),
+            )
+        )
         pairs.setdefault("import+ping only (the RSS floor)", []).append(
             (run_child(sdk, "idle", base, digest, source), {"seconds": 1.0, "cpu": 1.0})
         )
