@@ -8,7 +8,8 @@ descriptor, the caller, or a HEAD first): an endless body cannot fill the disk.
 Where they go depends on the destination:
 
 * a regular file, or a path that does not exist yet: a hidden temporary file beside it,
-  renamed over it only once everything is verified; nothing is left behind on failure;
+  renamed over it only once everything is verified; nothing is left behind on failure.
+  Over plain http the body is spliced into it (:mod:`ocireg.splicing`) and hashed from it;
 * a character or block device, or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe), or
   an open binary file object: written as the bytes come (renaming a file over
   ``/dev/null`` would replace the device for everyone), and verified at the end; on a
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["pull_blob"]
 
-#: pull_blob's buffers, going round: filled from the socket and written, then hashed on the
+#: pull_blob's buffers (made only when the body cannot be spliced: TLS, a device, a file
+#: object), going round: filled from the socket and written, then hashed on the
 #: worker and reused; they are all the memory a download holds. 4 x 256 KiB keep a 1 GiB
 #: pull ~1 MiB above the cost of importing ocireg and requests (10 x 1 MiB held ~10 MiB,
 #: 3 x 512 KiB ~2.5), for a few per cent more CPU in per-buffer overhead

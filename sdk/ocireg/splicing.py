@@ -6,7 +6,8 @@ On a 2-core machine a verified 1 GiB pull runs three CPU-bound jobs: the registr
 the client receiving and writing, and SHA-256. Receiving into a buffer and writing it out
 costs the client two copies of every byte; splicing costs it one, and the hash thread's
 read-back from the page cache is cheaper than the copy it replaces
-(benchmarks/bench_blobs.py: 1 GiB to a file in ~0.75 s against ~1.05 s, ``curl -o`` ~0.95).
+(1 GiB into a file in-process: 0.81 s against 1.05 s, ``curl -o`` 0.95 s; see
+benchmarks/README.md).
 
 Only the body's socket moves through here; what http.client already holds buffered is read
 through it first (the reader drains it with ``read1``), and the response's ``length`` keeps
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import http.client
 import io
 import os
@@ -37,8 +37,6 @@ AVAILABLE = hasattr(os, "splice")
 #: ``/proc/sys/fs/pipe-max-size`` an unprivileged process may ask for; the kernel's
 #: default of 64 KiB still works, in more calls.
 PIPE_SIZE = 1 << 20
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-_F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 #: What the read taking http.client's buffered bytes asks for: more than the buffer holds,
 #: and little, as these bytes take the slower, buffered way.
 _DRAIN_READ = max(64 << 10, 2 * io.DEFAULT_BUFFER_SIZE)
@@ -56,11 +54,13 @@ class Splicer:
     a write: a full disk). Close it when done."""
 
     def __init__(self) -> None:
+        import fcntl  # Linux only, as splice is: not imported where this is never made
+
         self._r, self._w = os.pipe2(os.O_CLOEXEC)
         with contextlib.suppress(OSError):  # a lower pipe-max-size: the default pipe
-            fcntl.fcntl(self._w, _F_SETPIPE_SZ, PIPE_SIZE)
+            fcntl.fcntl(self._w, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
         #: What the pipe holds at most: a fill asking for more would wait for ever.
-        self.capacity = fcntl.fcntl(self._w, _F_GETPIPE_SZ)
+        self.capacity = fcntl.fcntl(self._w, getattr(fcntl, "F_GETPIPE_SZ", 1032))
         #: Bytes in the pipe, not yet written out.
         self.pending = 0
         #: False once a file refused a splice (the bytes were copied instead).
@@ -189,7 +189,12 @@ class SplicingReader(BlobReader):
                 if self._size is None:
                     return None
                 want = min(n, self._size - self.received)
-                splicer = self._splicer = self._splicer or Splicer()
+                if (splicer := self._splicer) is None:
+                    try:
+                        splicer = self._splicer = Splicer()
+                    except OSError:  # no descriptor left for a pipe: the buffered way
+                        self._can_splice = False
+                        return None
                 data: bytes | None = None
                 try:
                     if self._drained is resp:
