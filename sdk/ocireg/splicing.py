@@ -126,6 +126,8 @@ class Splicer:
                         raise
                     self.to_files = False
                     continue
+                if not k:  # the pipe holds bytes: nothing moved would be for ever
+                    raise OSError(errno.EIO, "splice into the file moved nothing")
             else:
                 data = os.read(self._r, min(self.pending, PIPE_SIZE))
                 k = _write_all(fd, data)

@@ -159,7 +159,7 @@ class SpliceSpy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.from_sockets = self.into_files = 0
-        self.refuse_sockets = self.refuse_files = False
+        self.refuse_sockets = self.refuse_files = self.stuck_files = False
         self.refused = 0
         real = os.splice
 
@@ -169,6 +169,8 @@ class SpliceSpy:
             if (from_socket and self.refuse_sockets) or (into_file and self.refuse_files):
                 self.refused += 1
                 raise OSError(errno.EINVAL, "Invalid argument")
+            if into_file and self.stuck_files:
+                return 0
             n: int = real(src, dst, count, *args, **kwargs)  # type: ignore[arg-type]
             self.from_sockets += n if from_socket else 0
             self.into_files += n if into_file else 0
@@ -336,6 +338,19 @@ def test_a_filesystem_refusing_splice_gets_the_bytes_copied(
     assert (tmp_path / "blob").read_bytes() == BLOB
     assert spy.refused == 1  # asked once, then the buffered way
     assert 0 < spy.from_sockets <= download.SPLICE_SIZE
+
+
+def test_a_splice_into_the_file_that_moves_nothing_fails_instead_of_spinning(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    spy.stuck_files = True
+    server = serve(always(Plan()))
+    with pytest.raises(OSError, match="moved nothing"):
+        client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_socket_refusing_splice_is_read_through_buffers(
