@@ -19,12 +19,14 @@ import socket
 import ssl
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ocireg import Client, DigestMismatchError, blobs, download, splicing
+from ocireg import Client, DigestMismatchError, TransportError, blobs, download, splicing
 from ocireg.reference import Reference
 from ocireg.stream_io import FileSpan
 from ocireg.wire.response import Body
@@ -58,7 +60,7 @@ class Plan:
     cut_after: int | None = None
     stall_after: int | None = None
     honour_range: bool = True
-    data: bytes = BLOB
+    data: bytes = field(default=BLOB, repr=False)
 
 
 def blob_server(plans: Callable[[int], Plan]) -> Handler:
@@ -321,6 +323,40 @@ def test_an_interrupt_mid_splice_leaves_no_file_and_no_pipe(
         client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob", progress=interrupt)
     assert list(tmp_path.iterdir()) == []
     assert open_fds() <= fds  # the pipe and the dropped connection are closed
+
+
+# -- any sequence of answers -----------------------------------------------------------------
+
+
+plans = st.builds(
+    Plan,
+    with_headers=st.integers(0, 300_000),
+    cut_after=st.none() | st.integers(0, len(BLOB)),
+    honour_range=st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=st.lists(plans, min_size=1, max_size=4))
+def test_the_file_is_the_blob_or_is_not_there(
+    answers: list[Plan], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever the server does (body bytes with the headers or not, a cut anywhere, Range
+    honoured or not, then full answers): pull_blob leaves the blob with every byte reported
+    once, or raises and leaves nothing."""
+    server = LoopbackServer(blob_server(lambda n: answers[n - 1] if n <= len(answers) else Plan()))
+    directory = tmp_path_factory.mktemp("pull")
+    reports = Reports()
+    try:
+        with Client(load_entrypoints=False, timeout=(2.0, 5.0)) as client:
+            client.pull_blob(ref_of(server), DIGEST, directory / "blob", progress=reports)
+    except TransportError:
+        assert list(directory.iterdir()) == []  # gave up (no progress between cuts)
+    else:
+        assert (directory / "blob").read_bytes() == BLOB
+        assert sum(reports) == len(BLOB)
+    finally:
+        server.close()
 
 
 # -- when the kernel will not splice -------------------------------------------------------------
