@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ocireg import Client, DigestMismatchError, TransportError, blobs, download, splicing
@@ -331,12 +331,16 @@ def test_an_interrupt_mid_splice_leaves_no_file_and_no_pipe(
 plans = st.builds(
     Plan,
     with_headers=st.integers(0, 300_000),
-    cut_after=st.none() | st.integers(0, len(BLOB)),
-    honour_range=st.booleans(),
+    # mostly cuts after enough progress to be resumed (blobs.MIN_RESUME_PROGRESS), some not
+    cut_after=st.none()
+    | st.integers(blobs.MIN_RESUME_PROGRESS, len(BLOB) - 1)
+    | st.integers(blobs.MIN_RESUME_PROGRESS, len(BLOB) - 1)
+    | st.integers(0, len(BLOB)),
+    honour_range=st.sampled_from([True, True, True, False]),
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=st.lists(plans, min_size=1, max_size=4))
 def test_the_file_is_the_blob_or_is_not_there(
     answers: list[Plan], tmp_path_factory: pytest.TempPathFactory
@@ -351,8 +355,10 @@ def test_the_file_is_the_blob_or_is_not_there(
         with Client(load_entrypoints=False, timeout=(2.0, 5.0)) as client:
             client.pull_blob(ref_of(server), DIGEST, directory / "blob", progress=reports)
     except TransportError:
+        event("gave up")
         assert list(directory.iterdir()) == []  # gave up (no progress between cuts)
     else:
+        event(f"the blob, after {len(blob_gets(server))} GETs")
         assert (directory / "blob").read_bytes() == BLOB
         assert sum(reports) == len(BLOB)
     finally:
