@@ -12,6 +12,8 @@ import errno
 import http.client
 import os
 import queue
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -22,6 +24,7 @@ __all__ = [
     "FileSpan",
     "Hasher",
     "Release",
+    "queued_bytes",
     "readinto_watched",
 ]
 
@@ -70,6 +73,21 @@ def readinto_watched(
     if not resp.length or not got:
         resp.close()  # as readinto does at the end: the connection goes back to the pool
     return got
+
+
+def queued_bytes(sock: socket.socket) -> int:
+    """How many bytes the kernel holds for ``sock``, to be read without waiting
+    (``FIONREAD``); 0 where that cannot be asked."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # not a Unix
+        return 0
+    try:
+        answer = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):  # a closed socket (fileno -1): nothing to read
+        return 0
+    return int.from_bytes(answer, sys.byteorder, signed=True)
 
 
 class FileSpan:

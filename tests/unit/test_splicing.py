@@ -1,16 +1,22 @@
-"""pull_blob into a file over plain http moves the body with ``splice(2)``
-(``ocireg.splicing``): socket -> pipe -> file, hashed by reading the file back. These tests
-hold it to everything the buffered path guarantees, against a keep-alive loopback server
-that sends body bytes together with the headers (so http.client has some buffered), cuts or
-stalls mid-body, and ignores Range: the file is the blob or is not there, every byte is
-reported once, the connection is reused, and a kernel refusing the splice only means the
-bytes take the buffered way.
+"""The two ways plain-http blob bytes go around our buffers, held to everything the buffered
+way guarantees:
+
+* pull_blob into a file moves the body with ``splice(2)`` (``ocireg.splicing``): socket ->
+  pipe -> file, hashed by reading the file back;
+* iterating a reader takes each whole chunk with one http.client ``read`` straight from the
+  socket when the kernel already holds it (``BlobReader._read_queued``).
+
+Against a keep-alive loopback server that sends body bytes together with the headers (so
+http.client has some buffered), cuts or stalls mid-body, and ignores Range: the file is the
+blob or is not there, every byte is reported once, chunks are whole, the connection is
+reused, and a kernel refusing the splice only means the bytes take the buffered way.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import http.client
 import io
 import itertools
 import os
@@ -28,7 +34,7 @@ from hypothesis import strategies as st
 
 from ocireg import Client, DigestMismatchError, TransportError, blobs, download, splicing
 from ocireg.reference import Reference
-from ocireg.stream_io import FileSpan
+from ocireg.stream_io import FileSpan, queued_bytes
 from ocireg.wire.response import Body
 from tests.fixtures.loopback import (
     IO_TIMEOUT,
@@ -500,3 +506,118 @@ def test_a_failed_fill_leaves_nothing_in_the_pipe() -> None:
         splicer.close()
         a.close()
         b.close()
+
+
+# -- iterating: whole chunks read straight from the socket -----------------------------------
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every chunk look queued in the kernel already (the fast read then waits for
+    the bytes, as a slow sender would make it); the sizes asked are recorded."""
+    asked: list[int] = []
+
+    def plenty(sock: socket.socket) -> int:
+        asked.append(queued_bytes(sock))
+        return 1 << 40
+
+    monkeypatch.setattr(blobs, "queued_bytes", plenty)
+    return asked
+
+
+@pytest.mark.usefixtures("hash_mode")
+@pytest.mark.parametrize("with_headers", [0, 5000, 300_000])
+def test_iteration_reads_whole_chunks_straight_from_the_socket(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    queued: list[int],
+    with_headers: int,
+) -> None:
+    server = serve(always(Plan(with_headers=with_headers)))
+    for _ in range(2):
+        with client.open_blob(ref_of(server), DIGEST) as reader:
+            chunks = list(reader)
+            assert reader.verified
+        assert b"".join(chunks) == BLOB
+        assert [len(c) for c in chunks] == [blobs.ITER_CHUNK_SIZE] * 3 + [12345]
+    assert len(queued) == 8  # every chunk took the fast read
+    assert server.accepted == 1  # and the connection went back to the pool
+
+
+@pytest.mark.usefixtures("hash_mode")
+def test_a_cut_inside_a_fast_read_completes_the_chunk_after_a_resume(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    queued: list[int],
+) -> None:
+    cut = MiB + MiB // 2 + 3
+    server = serve(first_then(Plan(with_headers=100, cut_after=cut)))
+    with client.open_blob(ref_of(server), DIGEST) as reader:
+        chunks = list(reader)
+    assert b"".join(chunks) == BLOB
+    assert [len(c) for c in chunks] == [blobs.ITER_CHUNK_SIZE] * 3 + [12345]
+    assert blob_gets(server) == ["", f"bytes={cut}-"]
+
+
+def test_a_stall_inside_a_fast_read_times_out_and_is_resumed(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer], queued: list[int]
+) -> None:
+    stall = MiB + MiB // 4
+    server = serve(first_then(Plan(with_headers=10, stall_after=stall)))
+    with (
+        Client(load_entrypoints=False, timeout=(2.0, 0.3)) as client,
+        client.open_blob(ref_of(server), DIGEST) as reader,
+    ):
+        chunks = list(reader)
+    assert b"".join(chunks) == BLOB
+    assert [len(c) for c in chunks] == [blobs.ITER_CHUNK_SIZE] * 3 + [12345]
+    # the timed-out read's bytes are lost with it: asked for again from the chunk's start
+    assert blob_gets(server) == ["", f"bytes={MiB}-"]
+
+
+def test_only_a_chunk_the_kernel_holds_is_read_the_fast_way(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the fixture the real FIONREAD answer decides: a fast read (which cannot
+    stop for the rate guard) is only made of bytes already there; the others go the
+    watched way, one socket read at a time."""
+    last = [0]
+    fast_reads: list[tuple[int, int]] = []  # (asked, queued just before)
+
+    def recording(sock: socket.socket) -> int:
+        last[0] = queued_bytes(sock)
+        return last[0]
+
+    real_read = http.client.HTTPResponse.read
+
+    def read(resp: http.client.HTTPResponse, amt: int | None = None) -> bytes:
+        fast_reads.append((amt or 0, last[0]))
+        return real_read(resp, amt)
+
+    monkeypatch.setattr(blobs, "queued_bytes", recording)
+    monkeypatch.setattr(http.client.HTTPResponse, "read", read)
+    server = serve(always(Plan(with_headers=64 << 10)))
+    for _ in range(5):
+        with client.open_blob(ref_of(server), DIGEST) as reader:
+            assert b"".join(reader) == BLOB
+    # what http.client holds buffered (at most its buffer) counts too
+    assert all(asked <= queued + io.DEFAULT_BUFFER_SIZE for asked, queued in fast_reads)
+
+
+def test_queued_bytes_is_what_the_kernel_holds() -> None:
+    a, b = socket.socketpair()
+    try:
+        assert queued_bytes(a) == 0
+        b.sendall(b"x" * 1000)
+        for _ in range(100):  # delivered at once on a socketpair; a bound all the same
+            if queued_bytes(a) == 1000:
+                break
+        assert queued_bytes(a) == 1000
+        a.recv(400)
+        assert queued_bytes(a) == 600
+    finally:
+        a.close()
+        b.close()
+    assert queued_bytes(a) == 0  # a closed socket: nothing to read, no error
