@@ -40,8 +40,9 @@ PIPE_SIZE = 1 << 20
 #: What the read taking http.client's buffered bytes asks for: more than the buffer holds,
 #: and little, as these bytes take the slower, buffered way.
 _DRAIN_READ = max(64 << 10, 2 * io.DEFAULT_BUFFER_SIZE)
-#: What splice answers where a file or socket cannot take part (some filesystems, FUSE).
-_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV}
+#: What splice answers where a file or socket cannot take part (some filesystems, FUSE), or
+#: a sandbox forbids the call (EPERM): the bytes then take the buffered way.
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.EPERM}
 
 
 class SpliceUnsupported(Exception):

@@ -169,6 +169,7 @@ class SpliceSpy:
         self.from_sockets = self.into_files = 0
         self.refuse_sockets = self.refuse_files = self.stuck_files = False
         self.refused = 0
+        self.refusal = errno.EINVAL
         real = os.splice
 
         def spy(src: int, dst: int, count: int, *args: object, **kwargs: object) -> int:
@@ -176,7 +177,7 @@ class SpliceSpy:
             into_file = stat.S_ISREG(os.fstat(dst).st_mode)
             if (from_socket and self.refuse_sockets) or (into_file and self.refuse_files):
                 self.refused += 1
-                raise OSError(errno.EINVAL, "Invalid argument")
+                raise OSError(self.refusal, os.strerror(self.refusal))
             if into_file and self.stuck_files:
                 return 0
             n: int = real(src, dst, count, *args, **kwargs)  # type: ignore[arg-type]
@@ -374,13 +375,15 @@ def test_the_file_is_the_blob_or_is_not_there(
 # -- when the kernel will not splice -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EPERM])
 def test_a_filesystem_refusing_splice_gets_the_bytes_copied(
     serve: Callable[[Callable[[int], Plan]], LoopbackServer],
     client: Client,
     spy: SpliceSpy,
     tmp_path: Path,
+    refusal: int,
 ) -> None:
-    spy.refuse_files = True
+    spy.refuse_files, spy.refusal = True, refusal
     server = serve(always(Plan(with_headers=1000)))
     client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
     assert (tmp_path / "blob").read_bytes() == BLOB
@@ -401,13 +404,15 @@ def test_a_splice_into_the_file_that_moves_nothing_fails_instead_of_spinning(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EPERM])
 def test_a_socket_refusing_splice_is_read_through_buffers(
     serve: Callable[[Callable[[int], Plan]], LoopbackServer],
     client: Client,
     spy: SpliceSpy,
     tmp_path: Path,
+    refusal: int,
 ) -> None:
-    spy.refuse_sockets = True
+    spy.refuse_sockets, spy.refusal = True, refusal
     server = serve(always(Plan(with_headers=1000)))
     client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob")
     assert (tmp_path / "blob").read_bytes() == BLOB
