@@ -265,6 +265,8 @@ class BlobReader:
         fast, resp, size = self._fast, self._resp, self._size
         if fast is None or resp is None or size is None or self._skip or self._done:
             return None
+        if fast.chunked or fast.length is None:  # what the kernel holds is not all blob
+            return None
         want = min(n, size - self.received)
         sock = getattr(resp.raw, "socket", None)
         if want <= 0 or sock is None or queued_bytes(sock) < want:

@@ -189,8 +189,8 @@ class SplicingReader(BlobReader):
                 sock = getattr(resp.raw, "socket", None) if resp is not None else None
                 if not self._can_splice or fast is None or sock is None or self._skip:
                     return None
-                if self._size is None:
-                    return None
+                if self._size is None or fast.chunked or fast.length is None:
+                    return None  # only a body framed by its length is all blob bytes
                 want = min(n, self._size - self.received)
                 if (splicer := self._splicer) is None:
                     try:

@@ -60,13 +60,21 @@ BLOB_PATH = f"/v2/{REPO}/blobs/{DIGEST}"
 class Plan:
     """What one blob GET gets: ``with_headers`` body bytes in the same write as the headers
     (http.client then holds them buffered), then the rest, unless the server ``cut_after``
-    (closes) or ``stall_after`` (goes quiet) that many body bytes; Range honoured or not."""
+    (closes) or ``stall_after`` (goes quiet) that many body bytes; Range honoured or not;
+    ``chunked``: the body in 64 KiB chunks with no Content-Length (the counts above are
+    then of the bytes on the wire, framing included)."""
 
     with_headers: int = 0
     cut_after: int | None = None
     stall_after: int | None = None
     honour_range: bool = True
+    chunked: bool = False
     data: bytes = field(default=BLOB, repr=False)
+
+
+def chunk_framed(body: bytes) -> bytes:
+    pieces = [body[i : i + (64 << 10)] for i in range(0, len(body), 64 << 10)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
 
 
 def blob_server(plans: Callable[[int], Plan]) -> Handler:
@@ -90,6 +98,8 @@ def blob_server(plans: Callable[[int], Plan]) -> Handler:
             start = int(m.group(1)) if m and plan.honour_range else 0
             body = plan.data[start:]
             headers = [("Content-Length", str(len(body)))]
+            if plan.chunked:
+                body, headers = chunk_framed(body), [("Transfer-Encoding", "chunked")]
             if start:
                 headers.append(("Content-Range", f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"))
             status = "206 Partial Content" if start else "200 OK"
@@ -338,6 +348,7 @@ def test_an_interrupt_mid_splice_leaves_no_file_and_no_pipe(
 plans = st.builds(
     Plan,
     with_headers=st.integers(0, 300_000),
+    chunked=st.sampled_from([False, False, False, True]),
     # mostly cuts after enough progress to be resumed (blobs.MIN_RESUME_PROGRESS), some not
     cut_after=st.none()
     | st.integers(blobs.MIN_RESUME_PROGRESS, len(BLOB) - 1)
@@ -373,6 +384,27 @@ def test_the_file_is_the_blob_or_is_not_there(
 
 
 # -- when the kernel will not splice -------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("hash_mode")
+def test_a_chunked_body_is_not_spliced_and_arrives_whole(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    spy: SpliceSpy,
+    tmp_path: Path,
+) -> None:
+    """A chunked body's socket carries the chunks' framing too: only http.client can read
+    it. (Spliced, the file would hold the framing and fail the digest.)"""
+    cut = MiB + MiB // 2
+    server = serve(
+        first_then(Plan(with_headers=9000, chunked=True, cut_after=cut), Plan(chunked=True))
+    )
+    reports = Reports()
+    client.pull_blob(ref_of(server), DIGEST, tmp_path / "blob", progress=reports)
+    assert (tmp_path / "blob").read_bytes() == BLOB
+    assert sum(reports) == len(BLOB)
+    assert len(blob_gets(server)) == 2
+    assert spy.from_sockets == 0
 
 
 @pytest.mark.parametrize("refusal", [errno.EINVAL, errno.EPERM])
@@ -562,6 +594,20 @@ def test_a_cut_inside_a_fast_read_completes_the_chunk_after_a_resume(
     assert b"".join(chunks) == BLOB
     assert [len(c) for c in chunks] == [blobs.ITER_CHUNK_SIZE] * 3 + [12345]
     assert blob_gets(server) == ["", f"bytes={cut}-"]
+
+
+def test_a_chunked_body_is_never_read_the_fast_way(
+    serve: Callable[[Callable[[int], Plan]], LoopbackServer],
+    client: Client,
+    queued: list[int],
+) -> None:
+    """What the kernel holds of a chunked body includes its framing: no measure of how many
+    blob bytes are there to read without waiting."""
+    server = serve(always(Plan(chunked=True)))
+    with client.open_blob(ref_of(server), DIGEST, size=len(BLOB)) as reader:
+        chunks = list(reader)
+    assert b"".join(chunks) == BLOB
+    assert queued == []  # not even asked
 
 
 def test_a_stall_inside_a_fast_read_times_out_and_is_resumed(
