@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from .blobs import BlobReader
 from .limits import read_errors
-from .stream_io import FileSpan
+from .stream_io import FileSpan, read1_watched
 
 __all__ = ["AVAILABLE", "SpliceUnsupported", "Splicer", "SplicingReader"]
 
@@ -185,13 +185,10 @@ class SplicingReader(BlobReader):
             return 0
         with self._guard():
             while True:
-                resp, fast = self._resp, self._fast
-                sock = getattr(resp.raw, "socket", None) if resp is not None else None
-                if not self._can_splice or fast is None or sock is None or self._skip:
+                if not self._can_splice or (plain := self._plain_body()) is None:
                     return None
-                if self._size is None or fast.chunked or fast.length is None:
-                    return None  # only a body framed by its length is all blob bytes
-                want = min(n, self._size - self.received)
+                fast, sock, left = plain
+                want = min(n, left)
                 if (splicer := self._splicer) is None:
                     try:
                         splicer = self._splicer = Splicer()
@@ -200,7 +197,7 @@ class SplicingReader(BlobReader):
                         return None
                 data: bytes | None = None
                 try:
-                    if self._drained is resp:
+                    if self._drained is self._resp:
                         k = splicer.fill(fast, sock, want, self._rate.feed)
                     else:
                         data = self._buffered(fast, want)
@@ -216,7 +213,7 @@ class SplicingReader(BlobReader):
                     self.received += k
                     self._consume(written, k, None)
                     return k
-                if self.received < self._size:
+                if left:
                     self._resume(None)  # a short body
                     continue
                 self._finish()
@@ -227,12 +224,9 @@ class SplicingReader(BlobReader):
         # the buffer can hold (socket.makefile's io.DEFAULT_BUFFER_SIZE), or, the buffer
         # empty, what one socket read gives, straight: either way the buffer is empty after.
         want = min(want, _DRAIN_READ)
-        data = fast.read1(want)
-        self._rate.feed(len(data))
+        data = read1_watched(fast, want, self._rate.feed)
         if want > io.DEFAULT_BUFFER_SIZE or len(data) < want:
             self._drained = self._resp
-        if fast.length == 0:
-            fast.close()  # as read() does at the end: the connection goes back to the pool
         return data
 
     def _write(self, fd: int, splicer: Splicer, data: bytes | None, k: int) -> bytes | FileSpan:

@@ -24,7 +24,9 @@ __all__ = [
     "FileSpan",
     "Hasher",
     "Release",
+    "hash_bytes",
     "queued_bytes",
+    "read1_watched",
     "readinto_watched",
 ]
 
@@ -45,6 +47,17 @@ class Hasher(Protocol):
     """What :class:`BackgroundHasher` feeds: a ``hashlib`` object, a ``DigestVerifier``."""
 
     def update(self, data: memoryview, /) -> None: ...
+
+
+def read1_watched(resp: http.client.HTTPResponse, n: int, progress: Callable[[int], None]) -> bytes:
+    """``resp.read1(n)`` (what http.client holds buffered, else what one socket read
+    gives), counted by ``progress``; at the end of the body the response is closed, as
+    ``read`` does, and the connection goes back to the pool."""
+    data = resp.read1(n)
+    progress(len(data))
+    if resp.length == 0:
+        resp.close()
+    return data
 
 
 def readinto_watched(
@@ -111,6 +124,20 @@ class FileSpan:
             pos += k
 
 
+def hash_bytes(
+    hasher: Hasher,
+    data: bytes | bytearray | FileSpan,
+    n: int,
+    scratch: bytearray | None = None,
+) -> None:
+    """Hash the first ``n`` bytes of ``data``; a :class:`FileSpan`'s are read back through
+    ``scratch`` (without one, a buffer of up to :data:`FILE_SPAN_BUFFER` bytes is made)."""
+    if isinstance(data, FileSpan):
+        data.feed(hasher, scratch if scratch is not None else bytearray(min(n, FILE_SPAN_BUFFER)))
+    else:
+        hasher.update(memoryview(data)[:n])
+
+
 class BackgroundHasher:
     """Feeds a hasher on a worker thread through a short queue (memory stays bounded);
     :meth:`drain` returns once everything queued is hashed, and the hasher is complete."""
@@ -131,12 +158,9 @@ class BackgroundHasher:
             data, n, release = item
             if self._error is None:  # after a failure keep consuming, so put() never blocks
                 try:
-                    if isinstance(data, FileSpan):
-                        if self._scratch is None:
-                            self._scratch = bytearray(FILE_SPAN_BUFFER)
-                        data.feed(self._verifier, self._scratch)
-                    else:
-                        self._verifier.update(memoryview(data)[:n])
+                    if isinstance(data, FileSpan) and self._scratch is None:
+                        self._scratch = bytearray(FILE_SPAN_BUFFER)  # reused by every span
+                    hash_bytes(self._verifier, data, n, self._scratch)
                 except BaseException as exc:  # a read-back that failed; hashlib does not
                     self._error = exc
             if release is not None and isinstance(data, bytearray):
