@@ -138,3 +138,12 @@ def registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regis
     finally:
         for registry in started:
             registry.stop()
+
+
+@pytest.fixture(params=["inline-hash", "threaded-hash"])
+def hash_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a blob test with hashing in the reading thread and on the worker thread."""
+    from ocireg import blobs
+
+    threshold = 1 << 40 if request.param == "inline-hash" else 0
+    monkeypatch.setattr(blobs, "THREADED_HASH_MIN", threshold)

@@ -70,13 +70,6 @@ def fake(registry_server: HTTPServer) -> HTTPServer:
     return registry_server
 
 
-@pytest.fixture(params=["inline-hash", "threaded-hash"])
-def hash_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run a test with hashing in the reading thread and on the worker thread."""
-    threshold = 1 << 40 if request.param == "inline-hash" else 0
-    monkeypatch.setattr(blobs, "THREADED_HASH_MIN", threshold)
-
-
 @pytest.fixture
 def client() -> Iterator[Client]:
     with Client(load_entrypoints=False, timeout=(2.0, 5.0)) as c:

@@ -42,6 +42,7 @@ from tests.fixtures.loopback import (
     LoopbackServer,
     Peer,
     http_response,
+    loopback_servers,
 )
 
 pytestmark = pytest.mark.skipif(not splicing.AVAILABLE, reason="os.splice is Linux-only")
@@ -120,18 +121,8 @@ def blob_server(plans: Callable[[int], Plan]) -> Handler:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[[Callable[[int], Plan]], LoopbackServer]]:
-    started: list[LoopbackServer] = []
-
-    def start(plans: Callable[[int], Plan]) -> LoopbackServer:
-        server = LoopbackServer(blob_server(plans))
-        started.append(server)
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in started:
-            server.close()
+    with loopback_servers() as start:
+        yield lambda plans: start(blob_server(plans))
 
 
 def always(plan: Plan) -> Callable[[int], Plan]:
@@ -140,13 +131,6 @@ def always(plan: Plan) -> Callable[[int], Plan]:
 
 def first_then(plan: Plan, then: Plan | None = None) -> Callable[[int], Plan]:
     return lambda n: plan if n == 1 else (then or Plan())
-
-
-@pytest.fixture(params=["inline-hash", "threaded-hash"])
-def hash_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    threshold = 1 << 40 if request.param == "inline-hash" else 0
-    monkeypatch.setattr(blobs, "THREADED_HASH_MIN", threshold)
-    return str(request.param)
 
 
 @pytest.fixture

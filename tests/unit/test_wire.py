@@ -40,6 +40,7 @@ from tests.fixtures.loopback import (
     RawRequest,
     http_response,
     keep_alive,
+    loopback_servers,
     wait_event,
 )
 
@@ -52,18 +53,8 @@ SECRET = "Bearer sk-live-5ecr3t-T0ken-do-not-leak"
 @pytest.fixture
 def serve() -> Iterator[Callable[..., LoopbackServer]]:
     """Start loopback servers for one test; all are closed when it ends."""
-    started: list[LoopbackServer] = []
-
-    def start(handler: Handler, *, tls: ssl.SSLContext | None = None) -> LoopbackServer:
-        server = LoopbackServer(handler, tls=tls)
-        started.append(server)
-        return server
-
-    try:
+    with loopback_servers() as start:
         yield start
-    finally:
-        for server in started:
-            server.close()
 
 
 @pytest.fixture
